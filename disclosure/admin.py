@@ -1,0 +1,243 @@
+"""The staff admin: each department's staff see and edit only their department's records,
+inside its business scope; superusers see everything. Writes go through the services."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import (
+    CatalogItem,
+    CreditRecord,
+    Department,
+    DisclosureRule,
+    DisclosureRuleSet,
+    Entity,
+    FormerName,
+    RecordEvent,
+)
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "name_en"]
+    search_fields = ["code", "name", "name_en"]
+    filter_horizontal = ["scope", "staff"]
+
+
+@admin.register(CatalogItem)
+class CatalogItemAdmin(admin.ModelAdmin):
+    list_display = [
+        "code", "name", "category", "legal_basis_level", "provider", "disclosure_attribute",
+        "severity", "repairable",
+    ]
+    list_filter = ["category", "disclosure_attribute", "severity", "legal_basis_level"]
+    search_fields = ["code", "name", "name_en", "legal_basis"]
+
+
+class DisclosureRuleInline(admin.TabularInline):
+    model = DisclosureRule
+    extra = 0
+
+
+@admin.register(DisclosureRuleSet)
+class DisclosureRuleSetAdmin(admin.ModelAdmin):
+    list_display = ["name", "effective_from"]
+    inlines = [DisclosureRuleInline]
+
+
+class FormerNameInline(admin.TabularInline):
+    model = FormerName
+    extra = 0
+
+
+class EntityForm(forms.ModelForm):
+    identity_number = forms.CharField(
+        label=_("identity number"),
+        required=False,
+        help_text=_("Natural persons only. Stored as a fingerprint and a masked form, never in full."),
+    )
+
+    class Meta:
+        model = Entity
+        fields = ["code", "name", "kind", "legal_representative"]
+
+
+@admin.register(Entity)
+class EntityAdmin(admin.ModelAdmin):
+    form = EntityForm
+    list_display = ["name", "public_identifier", "kind", "region"]
+    list_filter = ["kind", "province_code"]
+    search_fields = ["code", "name"]
+    readonly_fields = [
+        "registration_authority", "entity_type", "division_code", "region", "id_number_masked",
+    ]
+    inlines = [FormerNameInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "code"] if obj else fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return form if obj else AddEntityForm
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.entity_create(**form.entity_fields())
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+
+class AddEntityForm(EntityForm):
+    """Adding runs the service's own validation, so its errors land in the form."""
+
+    def entity_fields(self):
+        return {
+            name: self.cleaned_data.get(name)
+            for name in ("name", "kind", "code", "identity_number", "legal_representative")
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            built = services.entity_build(**self.entity_fields())
+        except ValidationError as exc:
+            self.add_error(None, exc)
+            return cleaned
+        self.instance = built
+        cleaned["code"] = built.code
+        return cleaned
+
+
+class RecordEventInline(admin.TabularInline):
+    model = RecordEvent
+    extra = 0
+    can_delete = False
+    fields = ["occurred_at", "kind", "actor_label", "reason", "reference", "changes", "effective_on"]
+    readonly_fields = fields
+    ordering = ["id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CreditRecordForm(forms.ModelForm):
+    reason = forms.CharField(
+        label=_("reason for this change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when correcting a record; kept in its history."),
+    )
+
+    class Meta:
+        model = CreditRecord
+        fields = [*services.STATED_FIELDS, "department"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if self.instance.pk and not cleaned.get("reason", "").strip():
+            self.add_error("reason", _("Give a reason: every change to a record is traceable."))
+        department = cleaned.get("department") or getattr(self.instance, "department", None)
+        item = cleaned.get("catalog_item")
+        try:
+            if department and item:
+                services.check_in_scope(department=department, catalog_item=item)
+            probe = CreditRecord(**{name: cleaned.get(name) for name in services.STATED_FIELDS})
+            probe.severity = probe.severity or ""
+            services.record_apply_rules(probe)
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return cleaned
+
+
+@admin.register(CreditRecord)
+class CreditRecordAdmin(admin.ModelAdmin):
+    form = CreditRecordForm
+    list_display = [
+        "decision_number", "entity", "catalog_item", "department", "decision_date", "severity",
+        "disclosure_end", "status",
+    ]
+    list_filter = ["status", "catalog_item__category", "severity", "department"]
+    search_fields = ["decision_number", "entity__name", "entity__code"]
+    date_hierarchy = "decision_date"
+    raw_id_fields = ["entity"]
+    list_select_related = ["entity", "catalog_item", "department"]
+    readonly_fields = [
+        "rule_set", "disclosure_start", "disclosure_end", "earliest_repair_on", "status",
+        "status_reason", "status_changed_at", "superseded_by",
+    ]
+    inlines = [RecordEventInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_department_staff(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "department"] if obj else fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        user = request.user
+        if not user.is_superuser:
+            if db_field.name == "department":
+                kwargs["queryset"] = Department.objects.filter(staff=user)
+            elif db_field.name == "catalog_item":
+                kwargs["queryset"] = CatalogItem.objects.filter(
+                    departments_in_scope__staff=user
+                ).distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # Nothing is deleted: records are revoked or superseded, with history.
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data.get(name) for name in services.STATED_FIELDS}
+        data["severity"] = data["severity"] or ""
+        if change:
+            changed = {name: data[name] for name in form.changed_data if name in data}
+            saved = services.record_correct(
+                record=obj, actor=request.user, reason=form.cleaned_data["reason"], changes=changed
+            )
+        else:
+            saved = services.record_create(
+                actor=request.user, department=form.cleaned_data["department"], **data
+            )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        # Events are written by the services; nothing else is edited inline.
+        pass
+
+
+@admin.register(RecordEvent)
+class RecordEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "occurred_at", "kind", "record", "actor_label", "reference"]
+    list_filter = ["kind"]
+    search_fields = ["reference", "record__decision_number"]
+    readonly_fields = [f.name for f in RecordEvent._meta.fields]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("record__entity")
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(record__department__staff=request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,458 @@
+"""Entities, the catalog, the departments that provide records, the rule sets, the records
+and their append-only event log.
+
+What the public may see is decided in exactly one place: ``CreditRecordQuerySet.disclosed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from . import rules
+from .rules import Category, Severity
+
+
+class BilingualName(models.Model):
+    """A Chinese name with an English one for the English pages."""
+
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
+
+
+class EntityKind(models.TextChoices):
+    ENTERPRISE = "enterprise", _("Enterprise")
+    INDIVIDUAL_BUSINESS = "individual_business", _("Individual business")
+    SOCIAL_ORGANISATION = "social_organisation", _("Social organisation")
+    PUBLIC_INSTITUTION = "public_institution", _("Public institution")
+    GOVERNMENT_BODY = "government_body", _("Government body")
+    NATURAL_PERSON = "natural_person", _("Natural person in a key profession")
+
+
+class Entity(models.Model):
+    code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("18 characters (GB 32100-2015). Empty only for natural persons."),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=EntityKind.choices)
+    registration_authority = models.CharField(
+        _("registration authority"), max_length=1, blank=True, editable=False
+    )
+    entity_type = models.CharField(_("entity type"), max_length=1, blank=True, editable=False)
+    division_code = models.CharField(_("division code"), max_length=6, blank=True, editable=False)
+    province_code = models.CharField(
+        _("province"), max_length=2, blank=True, editable=False, db_index=True
+    )
+    region = models.CharField(_("region"), max_length=100, blank=True, editable=False)
+    legal_representative = models.CharField(_("legal representative"), max_length=100, blank=True)
+    id_number_digest = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    id_number_masked = models.CharField(
+        _("identity number"), max_length=18, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("entity")
+        verbose_name_plural = _("entities")
+        constraints = [
+            models.CheckConstraint(
+                name="entity_person_has_identity_not_code",
+                condition=(
+                    Q(kind=EntityKind.NATURAL_PERSON, code__isnull=True, id_number_digest__isnull=False)
+                    | (~Q(kind=EntityKind.NATURAL_PERSON) & Q(code__isnull=False))
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code or self.id_number_masked})"
+
+    @property
+    def public_identifier(self) -> str:
+        """What identifies the entity on public pages: its code, or a masked identity number."""
+        return self.code or self.id_number_masked
+
+
+class FormerName(models.Model):
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="former_names")
+    name = models.CharField(_("former name"), max_length=200)
+    changed_on = models.DateField(_("changed on"), help_text=_("The day the name stopped being used."))
+
+    class Meta:
+        verbose_name = _("former name")
+        verbose_name_plural = _("former names")
+        ordering = ["-changed_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "name"], name="former_name_unique_per_entity"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Department(BilingualName):
+    """An authority that decides penalties or listings and provides the records."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    scope = models.ManyToManyField(
+        "CatalogItem",
+        related_name="departments_in_scope",
+        blank=True,
+        verbose_name=_("business scope"),
+        help_text=_("The kinds of record this department may publish."),
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="departments",
+        blank=True,
+        verbose_name=_("staff"),
+        help_text=_("Users who act for this department: they see and edit only its records."),
+    )
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+
+
+class LegalBasisLevel(models.TextChoices):
+    LAW = "law", _("Law")
+    ADMINISTRATIVE_REGULATION = "administrative_regulation", _("Administrative regulation")
+    LOCAL_REGULATION = "local_regulation", _("Local regulation")
+    CENTRAL_POLICY = "central_policy", _("Policy document of the central authorities")
+
+
+class DisclosureAttribute(models.TextChoices):
+    PUBLIC = "public", _("Public")
+    SHARED = "shared", _("Shared between departments")
+    AUTHORIZED = "authorized", _("Released on authorization")
+
+
+class CatalogItem(BilingualName):
+    """One entry of the public credit information catalog (公共信用信息目录)."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    legal_basis = models.TextField(_("legal basis"))
+    legal_basis_level = models.CharField(
+        _("level of legal basis"), max_length=32, choices=LegalBasisLevel.choices
+    )
+    provider = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="provided_items",
+        verbose_name=_("providing department"),
+    )
+    disclosure_attribute = models.CharField(
+        _("disclosure attribute"),
+        max_length=16,
+        choices=DisclosureAttribute.choices,
+        default=DisclosureAttribute.PUBLIC,
+        help_text=_("Only public items are shown on the site and in the API."),
+    )
+    severity = models.CharField(
+        _("default severity"),
+        max_length=16,
+        choices=Severity.choices,
+        blank=True,
+        help_text=_("For dishonesty information: the severity a record takes unless it states one."),
+    )
+    repairable = models.BooleanField(_("repairable"), default=True)
+
+    class Meta:
+        verbose_name = _("catalog item")
+        verbose_name_plural = _("catalog items")
+        ordering = ["code"]
+
+    @property
+    def is_dishonesty(self) -> bool:
+        return self.category in rules.DISHONESTY_CATEGORIES
+
+
+class DisclosureRuleSetQuerySet(models.QuerySet):
+    def in_force_on(self, day: dt.date) -> DisclosureRuleSet | None:
+        return self.filter(effective_from__lte=day).order_by("-effective_from").first()
+
+
+class DisclosureRuleSet(models.Model):
+    """The disclosure periods, versioned by the date they took effect. A record is judged by
+    the set in force on its decision date."""
+
+    name = models.CharField(_("name"), max_length=200)
+    effective_from = models.DateField(_("in force from"), unique=True)
+    source = models.TextField(_("source"), blank=True)
+
+    objects = DisclosureRuleSetQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("disclosure rule set")
+        verbose_name_plural = _("disclosure rule sets")
+        ordering = ["-effective_from"]
+
+    def __str__(self):
+        return f"{self.name} ({self.effective_from})"
+
+    def rule_for(self, severity: str) -> rules.SeverityRule:
+        row = self.rules.get(severity=severity)
+        return row.as_rule()
+
+
+class DisclosureRule(models.Model):
+    rule_set = models.ForeignKey(DisclosureRuleSet, on_delete=models.CASCADE, related_name="rules")
+    severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices)
+    disclosed = models.BooleanField(_("disclosed"))
+    repair_after_months = models.PositiveSmallIntegerField(
+        _("earliest repair (months after the decision)"),
+        help_text=_("0: as soon as the obligations are met."),
+    )
+    disclosure_months = models.PositiveSmallIntegerField(
+        _("disclosure ends (months after the decision)")
+    )
+
+    class Meta:
+        verbose_name = _("disclosure rule")
+        verbose_name_plural = _("disclosure rules")
+        constraints = [
+            models.UniqueConstraint(fields=["rule_set", "severity"], name="one_rule_per_severity"),
+            models.CheckConstraint(
+                name="repair_within_disclosure",
+                condition=Q(repair_after_months__lte=models.F("disclosure_months")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rule_set} / {self.get_severity_display()}"
+
+    def as_rule(self) -> rules.SeverityRule:
+        return rules.SeverityRule(
+            disclosed=self.disclosed,
+            repair_after_months=self.repair_after_months,
+            disclosure_months=self.disclosure_months,
+        )
+
+
+class RecordStatus(models.TextChoices):
+    DISCLOSED = "disclosed", _("Disclosed")
+    WITHDRAWN = "withdrawn", _("Withdrawn after repair")
+    REVOKED = "revoked", _("Revoked")
+    SUPERSEDED = "superseded", _("Superseded by a correction")
+
+
+class CreditRecordQuerySet(models.QuerySet):
+    def disclosed(self, *, on: dt.date | None = None) -> CreditRecordQuerySet:
+        """The records the public may see on ``on`` (default: today in the site's time zone).
+
+        The one place that decides visibility: every page, list, export and API response
+        starts here. A record is visible from its disclosure start to its disclosure end
+        inclusive, while its status is ``disclosed`` and its catalog item is public; a record
+        the rules do not disclose has no disclosure dates and never matches.
+        """
+        on = on or timezone.localdate()
+        return self.filter(
+            status=RecordStatus.DISCLOSED,
+            catalog_item__disclosure_attribute=DisclosureAttribute.PUBLIC,
+            disclosure_start__lte=on,
+            disclosure_end__gte=on,
+        )
+
+    def for_department_staff(self, user) -> CreditRecordQuerySet:
+        if user.is_superuser:
+            return self
+        return self.filter(department__staff=user)
+
+
+class CreditRecord(models.Model):
+    entity = models.ForeignKey(
+        Entity, on_delete=models.PROTECT, related_name="records", verbose_name=_("entity")
+    )
+    catalog_item = models.ForeignKey(
+        CatalogItem, on_delete=models.PROTECT, related_name="records", verbose_name=_("kind of record")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="records", verbose_name=_("department")
+    )
+    decision_number = models.CharField(
+        _("decision document number"), max_length=100, help_text=_("Unique within the department.")
+    )
+    decision_date = models.DateField(_("decision date"))
+    facts = models.TextField(_("facts"))
+    legal_basis_cited = models.TextField(_("legal basis cited"))
+    outcome = models.TextField(_("outcome"), help_text=_("The measure decided, e.g. a fine or a listing."))
+    penalty_amount = models.DecimalField(
+        _("amount (yuan)"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    severity = models.CharField(
+        _("severity"), max_length=16, choices=Severity.choices, blank=True,
+        help_text=_("Dishonesty information only; defaults to the catalog item's severity."),
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    rule_set = models.ForeignKey(
+        DisclosureRuleSet, on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        verbose_name=_("rule set applied"),
+    )
+    disclosure_start = models.DateField(
+        _("disclosed from"), null=True, blank=True, editable=False,
+        help_text=_("The decision date, or the start of validity for licences, red lists and commitments."),
+    )
+    disclosure_end = models.DateField(
+        _("disclosed until"), null=True, blank=True, editable=False,
+        help_text=_(
+            "Last day shown (inclusive): the decision date plus the rule set's period for the "
+            "severity (Civil Code Arts. 201-202), or the end of validity. Empty when the rules "
+            "do not disclose the record."
+        ),
+    )
+    earliest_repair_on = models.DateField(
+        _("repair possible from"), null=True, blank=True, editable=False,
+        help_text=_("The day after the rule set's minimum period; empty when repair does not apply."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=RecordStatus.choices, default=RecordStatus.DISCLOSED,
+        editable=False,
+    )
+    status_reason = models.TextField(_("reason for the status"), blank=True, editable=False)
+    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    superseded_by = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        related_name="supersedes",
+    )
+    expiry_recorded_on = models.DateField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CreditRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("credit record")
+        verbose_name_plural = _("credit records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "decision_number"],
+                condition=~Q(status="superseded"),
+                name="decision_number_unique_per_department",
+                violation_error_message=_("This department already has a record with that decision number."),
+            ),
+            models.CheckConstraint(
+                name="validity_in_order",
+                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True)
+                | Q(valid_from__lte=models.F("valid_until")),
+                violation_error_message=_("“Valid until” must not be before “valid from”."),
+            ),
+            models.CheckConstraint(
+                name="disclosure_dates_together",
+                condition=Q(disclosure_start__isnull=True, disclosure_end__isnull=True)
+                | Q(disclosure_start__lte=models.F("disclosure_end")),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["entity", "disclosure_end"],
+                condition=Q(status="disclosed"),
+                name="record_entity_disclosed",
+            ),
+            models.Index(
+                fields=["disclosure_end"],
+                condition=Q(status="disclosed"),
+                name="record_disclosed_end",
+            ),
+            models.Index(fields=["-decision_date", "-id"], name="record_newest"),
+        ]
+
+    def __str__(self):
+        return f"{self.decision_number} · {self.entity.name}"
+
+    @property
+    def category(self) -> str:
+        return self.catalog_item.category
+
+    @property
+    def periods(self) -> rules.Periods:
+        return rules.Periods(self.disclosure_start, self.disclosure_end, self.earliest_repair_on)
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    CORRECTED = "corrected", _("Corrected")
+    WITHDRAWN = "withdrawn", _("Withdrawn after repair")
+    REDISCLOSED = "redisclosed", _("Disclosed again")
+    REVOKED = "revoked", _("Revoked")
+    SUPERSEDED = "superseded", _("Superseded")
+    EXPIRED = "expired", _("Disclosure period ended")
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Record events are append-only.")
+
+    def delete(self):
+        raise TypeError("Record events are append-only.")
+
+
+class RecordEvent(models.Model):
+    """Every change to a record, written in the same transaction as the change: who, when,
+    why, what changed. Never updated or deleted (PostgreSQL enforces it with a trigger)."""
+
+    record = models.ForeignKey(CreditRecord, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(_("event"), max_length=16, choices=EventKind.choices)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+    effective_on = models.DateField(
+        _("effective on"), help_text=_("The day the change takes effect for the public.")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("by"),
+    )
+    actor_label = models.CharField(_("by"), max_length=200)
+    reason = models.TextField(_("reason"), blank=True)
+    reference = models.CharField(
+        _("reference"), max_length=64, blank=True,
+        help_text=_("What the change came from, e.g. a repair application number."),
+    )
+    changes = models.JSONField(_("what changed"), default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("record event")
+        verbose_name_plural = _("record events")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["record", "id"], name="event_record")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.record_id} · {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("Record events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Record events are append-only.")

@@ -1,0 +1,478 @@
+"""Writes to credit records. Every change goes through here, inside a transaction, and writes
+its ``RecordEvent`` in that same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import divisions, identity, rules, uscc
+from .models import (
+    CatalogItem,
+    CreditRecord,
+    Department,
+    DisclosureRuleSet,
+    Entity,
+    EntityKind,
+    EventKind,
+    FormerName,
+    RecordEvent,
+    RecordStatus,
+)
+
+# The fields a department states; everything else on a record is computed or workflow state.
+STATED_FIELDS = (
+    "entity",
+    "catalog_item",
+    "decision_number",
+    "decision_date",
+    "facts",
+    "legal_basis_cited",
+    "outcome",
+    "penalty_amount",
+    "severity",
+    "valid_from",
+    "valid_until",
+)
+COMPUTED_FIELDS = ("rule_set", "disclosure_start", "disclosure_end", "earliest_repair_on")
+
+
+def actor_label(actor) -> str:
+    return actor.get_username() if actor is not None else "system"
+
+
+def check_can_act(*, actor, department: Department) -> None:
+    """Staff act only for their own department; ``actor=None`` is the system itself
+    (imports, management commands)."""
+    if actor is None or actor.is_superuser:
+        return
+    if not department.staff.filter(pk=actor.pk).exists():
+        raise PermissionDenied(
+            _("You do not act for %(department)s.") % {"department": department.name}
+        )
+
+
+def check_in_scope(*, department: Department, catalog_item: CatalogItem) -> None:
+    if not department.scope.filter(pk=catalog_item.pk).exists():
+        raise ValidationError(
+            {
+                "catalog_item": _(
+                    "“%(item)s” is outside the business scope of %(department)s."
+                )
+                % {"item": catalog_item.name, "department": department.name}
+            }
+        )
+
+
+def record_apply_rules(record: CreditRecord, *, rule_sets: list[DisclosureRuleSet] | None = None) -> None:
+    """Set the record's rule set and computed dates from what the department stated.
+
+    ``rule_sets`` (newest first, with their rules prefetched) lets bulk paths avoid a query
+    per record; by default the set in force on the decision date is looked up.
+    """
+    item = record.catalog_item
+    if item.category in rules.VALIDITY_CATEGORIES:
+        missing = {
+            name: _("Required for a %(category)s.") % {"category": item.get_category_display()}
+            for name in ("valid_from", "valid_until")
+            if getattr(record, name) is None
+        }
+        if missing:
+            raise ValidationError(missing)
+        record.severity = ""
+        record.rule_set = None
+        periods = rules.validity_periods(valid_from=record.valid_from, valid_until=record.valid_until)
+    else:
+        record.severity = record.severity or item.severity
+        if not record.severity:
+            raise ValidationError({"severity": _("Dishonesty information needs a severity.")})
+        if rule_sets is None:
+            rule_set = DisclosureRuleSet.objects.in_force_on(record.decision_date)
+            rule = rule_set.rule_for(record.severity) if rule_set else None
+        else:
+            rule_set = next((rs for rs in rule_sets if rs.effective_from <= record.decision_date), None)
+            rule = (
+                next(r for r in rule_set.rules.all() if r.severity == record.severity).as_rule()
+                if rule_set
+                else None
+            )
+        if rule_set is None:
+            raise ValidationError(
+                {
+                    "decision_date": _("No disclosure rule set is in force on %(date)s.")
+                    % {"date": record.decision_date.isoformat()}
+                }
+            )
+        record.rule_set = rule_set
+        periods = rules.dishonesty_periods(
+            decision_date=record.decision_date, rule=rule, repairable=item.repairable
+        )
+    record.disclosure_start = periods.disclosure_start
+    record.disclosure_end = periods.disclosure_end
+    record.earliest_repair_on = periods.earliest_repair_on
+
+
+def _check_decision_date(record: CreditRecord) -> None:
+    if record.decision_date and record.decision_date > timezone.localdate():
+        raise ValidationError({"decision_date": _("The decision date cannot be in the future.")})
+
+
+def _json_value(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+def _snapshot(record: CreditRecord) -> dict:
+    return {
+        name: _json_value(getattr(record, name))
+        for name in (*STATED_FIELDS, *COMPUTED_FIELDS, "status")
+    }
+
+
+def _write_event(*, record, kind, actor, reason="", reference="", changes=None, effective_on=None):
+    return RecordEvent.objects.create(
+        record=record,
+        kind=kind,
+        actor=actor,
+        actor_label=actor_label(actor),
+        reason=reason,
+        reference=reference,
+        changes=changes or {},
+        effective_on=effective_on or timezone.localdate(),
+    )
+
+
+def _save_new(record: CreditRecord) -> None:
+    record.full_clean()
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError:
+        # Lost a race with another writer of the same decision number.
+        raise ValidationError(
+            {"decision_number": _("This department already has a record with that decision number.")}
+        ) from None
+
+
+@transaction.atomic
+def record_create(
+    *,
+    actor,
+    department: Department,
+    entity: Entity,
+    catalog_item: CatalogItem,
+    decision_number: str,
+    decision_date: dt.date,
+    facts: str,
+    legal_basis_cited: str,
+    outcome: str,
+    penalty_amount: Decimal | None = None,
+    severity: str = "",
+    valid_from: dt.date | None = None,
+    valid_until: dt.date | None = None,
+    reason: str = "",
+) -> CreditRecord:
+    """Publish a new record for a department.
+
+    Checks the actor acts for the department and the catalog item is in its scope, computes
+    the disclosure dates under the rule set in force on the decision date, and writes a
+    ``created`` event carrying the full record.
+    """
+    check_can_act(actor=actor, department=department)
+    check_in_scope(department=department, catalog_item=catalog_item)
+    record = CreditRecord(
+        entity=entity,
+        catalog_item=catalog_item,
+        department=department,
+        decision_number=decision_number.strip(),
+        decision_date=decision_date,
+        facts=facts,
+        legal_basis_cited=legal_basis_cited,
+        outcome=outcome,
+        penalty_amount=penalty_amount,
+        severity=severity,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    _check_decision_date(record)
+    record_apply_rules(record)
+    _save_new(record)
+    _write_event(
+        record=record,
+        kind=EventKind.CREATED,
+        actor=actor,
+        reason=reason,
+        changes=_snapshot(record),
+        effective_on=record.disclosure_start,
+    )
+    return record
+
+
+def _lock(record: CreditRecord) -> CreditRecord:
+    return CreditRecord.objects.select_for_update().select_related("catalog_item").get(pk=record.pk)
+
+
+def _require_reason(reason: str) -> None:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Give a reason: every change to a record is traceable.")})
+
+
+@transaction.atomic
+def record_correct(*, record: CreditRecord, actor, reason: str, changes: dict) -> CreditRecord:
+    """Correct what a department stated about a disclosed record.
+
+    Locks the record, re-checks scope, recomputes the dates and writes a ``corrected`` event
+    with the old and new value of each changed field. A correction that changes nothing
+    writes nothing.
+    """
+    _require_reason(reason)
+    unknown = set(changes) - set(STATED_FIELDS)
+    if unknown:
+        raise TypeError(f"not correctable: {sorted(unknown)}")
+    record = _lock(record)
+    check_can_act(actor=actor, department=record.department)
+    if record.status != RecordStatus.DISCLOSED:
+        raise ValidationError(
+            _("Only a disclosed record can be corrected; this one is “%(status)s”.")
+            % {"status": record.get_status_display()}
+        )
+    if "catalog_item" in changes:
+        check_in_scope(department=record.department, catalog_item=changes["catalog_item"])
+    before = _snapshot(record)
+    for name, value in changes.items():
+        setattr(record, name, value)
+    _check_decision_date(record)
+    record_apply_rules(record)
+    after = _snapshot(record)
+    diff = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    if not diff:
+        return record
+    if "disclosure_end" in diff:
+        record.expiry_recorded_on = None
+    record.full_clean()
+    record.save()
+    _write_event(record=record, kind=EventKind.CORRECTED, actor=actor, reason=reason, changes=diff)
+    return record
+
+
+def _transition(
+    *,
+    record: CreditRecord,
+    to_status: str,
+    allowed_from: tuple[str, ...],
+    event_kind: str,
+    actor,
+    reason: str,
+    reference: str = "",
+    check_actor: bool = True,
+) -> CreditRecord:
+    """The one status transition: lock, check the current state, save with update_fields,
+    write the event. Callers hold the transaction."""
+    _require_reason(reason)
+    record = _lock(record)
+    if check_actor:
+        check_can_act(actor=actor, department=record.department)
+    if record.status not in allowed_from:
+        raise ValidationError(
+            _("This record is “%(status)s”; that change is not possible now.")
+            % {"status": record.get_status_display()},
+            code="state",
+        )
+    previous = record.status
+    record.status = to_status
+    record.status_reason = reason
+    record.status_changed_at = timezone.now()
+    record.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+    _write_event(
+        record=record,
+        kind=event_kind,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+        changes={"status": [previous, to_status]},
+    )
+    return record
+
+
+@transaction.atomic
+def record_withdraw(*, record: CreditRecord, actor, reason: str, reference: str) -> CreditRecord:
+    """End a record's disclosure after an approved credit repair. ``reference`` is the
+    repair application number; the reviewing department's permission is checked by the
+    repair workflow, which calls this inside its own transaction."""
+    return _transition(
+        record=record,
+        to_status=RecordStatus.WITHDRAWN,
+        allowed_from=(RecordStatus.DISCLOSED,),
+        event_kind=EventKind.WITHDRAWN,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+        check_actor=False,
+    )
+
+
+@transaction.atomic
+def record_redisclose(*, record: CreditRecord, actor, reason: str, reference: str) -> CreditRecord:
+    """Disclose a withdrawn record again, when the repair approval behind its withdrawal is
+    revoked (the material proved false). It shows again for what remains of its period."""
+    return _transition(
+        record=record,
+        to_status=RecordStatus.DISCLOSED,
+        allowed_from=(RecordStatus.WITHDRAWN,),
+        event_kind=EventKind.REDISCLOSED,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+        check_actor=False,
+    )
+
+
+@transaction.atomic
+def record_revoke(*, record: CreditRecord, actor, reason: str) -> CreditRecord:
+    """The decision itself was revoked (reconsideration, litigation): never shown again."""
+    return _transition(
+        record=record,
+        to_status=RecordStatus.REVOKED,
+        allowed_from=(RecordStatus.DISCLOSED, RecordStatus.WITHDRAWN),
+        event_kind=EventKind.REVOKED,
+        actor=actor,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def record_supersede(*, record: CreditRecord, actor, reason: str, changes: dict) -> CreditRecord:
+    """Replace a record by a corrected decision: the old one is marked superseded and a new
+    record, with the old one's stated fields and ``changes`` applied, takes its place."""
+    unknown = set(changes) - set(STATED_FIELDS)
+    if unknown:
+        raise TypeError(f"not correctable: {sorted(unknown)}")
+    old = _transition(
+        record=record,
+        to_status=RecordStatus.SUPERSEDED,
+        allowed_from=(RecordStatus.DISCLOSED,),
+        event_kind=EventKind.SUPERSEDED,
+        actor=actor,
+        reason=reason,
+    )
+    stated = {name: getattr(old, name) for name in STATED_FIELDS}
+    stated.update(changes)
+    replacement = record_create(actor=actor, department=old.department, reason=reason, **stated)
+    old.superseded_by = replacement
+    old.save(update_fields=["superseded_by", "updated_at"])
+    return replacement
+
+
+def records_record_expiries(*, on: dt.date | None = None, batch_size: int = 2000) -> int:
+    """Write an ``expired`` event for each disclosed record whose period ended before ``on``.
+
+    Visibility never waits for this (``disclosed()`` compares dates); the events are there
+    so the history and the agency feed say when a record lapsed. Safe to run repeatedly and
+    concurrently: rows are claimed with a compare-and-swap on ``expiry_recorded_on``.
+    """
+    on = on or timezone.localdate()
+    written = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                CreditRecord.objects.select_for_update(skip_locked=True)
+                .filter(
+                    status=RecordStatus.DISCLOSED,
+                    disclosure_end__lt=on,
+                    expiry_recorded_on__isnull=True,
+                )
+                .order_by("disclosure_end", "id")
+                .values_list("id", "disclosure_end")[:batch_size]
+            )
+            if not batch:
+                return written
+            ids = [record_id for record_id, _end in batch]
+            claimed = CreditRecord.objects.filter(
+                id__in=ids, expiry_recorded_on__isnull=True
+            ).update(expiry_recorded_on=on)
+            if claimed != len(ids):
+                raise RuntimeError("expiry claim lost a race despite row locks")
+            now = timezone.now()
+            RecordEvent.objects.bulk_create(
+                RecordEvent(
+                    record_id=record_id,
+                    kind=EventKind.EXPIRED,
+                    occurred_at=now,
+                    effective_on=end + dt.timedelta(days=1),
+                    actor_label=actor_label(None),
+                    reason="",
+                    changes={"disclosure_end": end.isoformat()},
+                )
+                for record_id, end in batch
+            )
+            written += len(batch)
+
+
+def entity_build(
+    *,
+    name: str,
+    kind: str,
+    code: str | None = None,
+    identity_number: str | None = None,
+    legal_representative: str = "",
+) -> Entity:
+    """A validated, unsaved entity. Organisations are identified by their code (validated,
+    with its parts and region read from it); natural persons by an identity number that is
+    kept only as a keyed fingerprint and a masked form."""
+    entity = Entity(name=(name or "").strip(), kind=kind, legal_representative=legal_representative)
+    if kind == EntityKind.NATURAL_PERSON:
+        if not identity_number:
+            raise ValidationError({"identity_number": _("A natural person needs an identity number.")})
+        try:
+            number = identity.validate(identity_number)
+        except ValidationError as exc:
+            raise ValidationError({"identity_number": exc.messages}) from None
+        entity.id_number_digest = identity.digest(number)
+        entity.id_number_masked = identity.mask(number)
+        entity.division_code = number[:6]
+    else:
+        try:
+            entity.code = uscc.validate(code or "")
+        except ValidationError as exc:
+            raise ValidationError({"code": exc.messages}) from None
+        entity.registration_authority = entity.code[0]
+        entity.entity_type = entity.code[1]
+        entity.division_code = entity.code[2:8]
+    province, region = divisions.lookup(entity.division_code)
+    entity.province_code = entity.division_code[:2] if province else ""
+    entity.region = region
+    entity.full_clean()
+    return entity
+
+
+@transaction.atomic
+def entity_create(**fields) -> Entity:
+    """Register an entity; see ``entity_build`` for what is checked."""
+    entity = entity_build(**fields)
+    entity.save()
+    return entity
+
+
+@transaction.atomic
+def entity_rename(*, entity: Entity, new_name: str, changed_on: dt.date) -> Entity:
+    """Record a change of name: the old name is kept as a former name, still searchable."""
+    entity = Entity.objects.select_for_update().get(pk=entity.pk)
+    new_name = new_name.strip()
+    if not new_name or new_name == entity.name:
+        raise ValidationError({"name": _("Enter the new name.")})
+    FormerName.objects.update_or_create(
+        entity=entity, name=entity.name, defaults={"changed_on": changed_on}
+    )
+    entity.name = new_name
+    entity.save(update_fields=["name", "updated_at"])
+    return entity

@@ -1,0 +1,41 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import translation
+
+from tests.factories import DepartmentFactory, UserFactory
+
+
+@pytest.fixture
+def department(db):
+    return DepartmentFactory()
+
+
+@pytest.fixture
+def staff_user(department):
+    user = UserFactory(username="clerk")
+    department.staff.add(user)
+    return user
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_superuser=True)
+
+
+@pytest.fixture
+def english():
+    with translation.override("en"):
+        yield
+
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture
+def frozen_today():
+    """The clock stopped at noon on 2026-11-28 in the site's time zone."""
+    with time_machine.travel(dt.datetime(2026, 11, 28, 12, tzinfo=SHANGHAI), tick=False) as traveller:
+        yield traveller
