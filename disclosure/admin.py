@@ -29,8 +29,14 @@ class DepartmentAdmin(admin.ModelAdmin):
 @admin.register(CatalogItem)
 class CatalogItemAdmin(admin.ModelAdmin):
     list_display = [
-        "code", "name", "category", "legal_basis_level", "provider", "disclosure_attribute",
-        "severity", "repairable",
+        "code",
+        "name",
+        "category",
+        "legal_basis_level",
+        "provider",
+        "disclosure_attribute",
+        "severity",
+        "repairable",
     ]
     list_filter = ["category", "disclosure_attribute", "severity", "legal_basis_level"]
     search_fields = ["code", "name", "name_en", "legal_basis"]
@@ -53,6 +59,12 @@ class FormerNameInline(admin.TabularInline):
 
 
 class EntityForm(forms.ModelForm):
+    code = forms.CharField(
+        label=_("unified social credit code"),
+        required=False,
+        max_length=40,  # as typed: spaces, hyphens and full-width characters are folded away
+        help_text=_("18 characters (GB 32100-2015). Empty only for natural persons."),
+    )
     identity_number = forms.CharField(
         label=_("identity number"),
         required=False,
@@ -71,7 +83,11 @@ class EntityAdmin(admin.ModelAdmin):
     list_filter = ["kind", "province_code"]
     search_fields = ["code", "name"]
     readonly_fields = [
-        "registration_authority", "entity_type", "division_code", "region", "id_number_masked",
+        "registration_authority",
+        "entity_type",
+        "division_code",
+        "region",
+        "id_number_masked",
     ]
     inlines = [FormerNameInline]
 
@@ -129,6 +145,12 @@ class RecordEventInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        # A record's history goes with the record: whoever may see the record sees it.
+        return request.user.has_perm("disclosure.view_creditrecord") or request.user.has_perm(
+            "disclosure.change_creditrecord"
+        )
+
 
 class CreditRecordForm(forms.ModelForm):
     reason = forms.CharField(
@@ -165,8 +187,14 @@ class CreditRecordForm(forms.ModelForm):
 class CreditRecordAdmin(admin.ModelAdmin):
     form = CreditRecordForm
     list_display = [
-        "decision_number", "entity", "catalog_item", "department", "decision_date", "severity",
-        "disclosure_end", "status",
+        "decision_number",
+        "entity",
+        "catalog_item",
+        "department",
+        "decision_date",
+        "severity",
+        "disclosure_end",
+        "status",
     ]
     list_filter = ["status", "catalog_item__category", "severity", "department"]
     search_fields = ["decision_number", "entity__name", "entity__code"]
@@ -174,8 +202,14 @@ class CreditRecordAdmin(admin.ModelAdmin):
     raw_id_fields = ["entity"]
     list_select_related = ["entity", "catalog_item", "department"]
     readonly_fields = [
-        "rule_set", "disclosure_start", "disclosure_end", "earliest_repair_on", "status",
-        "status_reason", "status_changed_at", "superseded_by",
+        "rule_set",
+        "disclosure_start",
+        "disclosure_end",
+        "earliest_repair_on",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "superseded_by",
     ]
     inlines = [RecordEventInline]
 
@@ -192,9 +226,7 @@ class CreditRecordAdmin(admin.ModelAdmin):
             if db_field.name == "department":
                 kwargs["queryset"] = Department.objects.filter(staff=user)
             elif db_field.name == "catalog_item":
-                kwargs["queryset"] = CatalogItem.objects.filter(
-                    departments_in_scope__staff=user
-                ).distinct()
+                kwargs["queryset"] = CatalogItem.objects.filter(departments_in_scope__staff=user).distinct()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
@@ -214,10 +246,6 @@ class CreditRecordAdmin(admin.ModelAdmin):
             )
         obj.pk = saved.pk
         obj.refresh_from_db()
-
-    def save_related(self, request, form, formsets, change):
-        # Events are written by the services; nothing else is edited inline.
-        pass
 
 
 @admin.register(RecordEvent)

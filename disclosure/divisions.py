@@ -47,6 +47,28 @@ def lookup(division_code: str) -> tuple[str, str]:
     return province, "".join(parts)
 
 
+_SUFFIXES = ("特别行政区", "自治州", "自治县", "地区", "盟", "市", "省")
+
+
+def short_name(name: str) -> str:
+    """``景德镇市`` -> ``景德镇``: how a city's name starts an enterprise's name."""
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+@functools.lru_cache(maxsize=8192)
+def city_name(division_code: str) -> str:
+    """The short name of the city (prefecture) a division belongs to; for the municipalities
+    directly under the central government, the municipality itself."""
+    province, _county = _info(division_code)
+    _p, prefecture = _info(division_code[:4] + "00")
+    if not prefecture or prefecture in _PLACEHOLDERS:
+        return short_name(province)
+    return short_name(prefecture)
+
+
 @functools.cache
 def provinces() -> list[tuple[str, str]]:
     """(two-digit code, name) of every province-level division, for filters."""

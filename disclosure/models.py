@@ -63,17 +63,11 @@ class Entity(models.Model):
     )
     entity_type = models.CharField(_("entity type"), max_length=1, blank=True, editable=False)
     division_code = models.CharField(_("division code"), max_length=6, blank=True, editable=False)
-    province_code = models.CharField(
-        _("province"), max_length=2, blank=True, editable=False, db_index=True
-    )
+    province_code = models.CharField(_("province"), max_length=2, blank=True, editable=False, db_index=True)
     region = models.CharField(_("region"), max_length=100, blank=True, editable=False)
     legal_representative = models.CharField(_("legal representative"), max_length=100, blank=True)
-    id_number_digest = models.CharField(
-        max_length=64, unique=True, null=True, blank=True, editable=False
-    )
-    id_number_masked = models.CharField(
-        _("identity number"), max_length=18, blank=True, editable=False
-    )
+    id_number_digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    id_number_masked = models.CharField(_("identity number"), max_length=18, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -231,9 +225,7 @@ class DisclosureRule(models.Model):
         _("earliest repair (months after the decision)"),
         help_text=_("0: as soon as the obligations are met."),
     )
-    disclosure_months = models.PositiveSmallIntegerField(
-        _("disclosure ends (months after the decision)")
-    )
+    disclosure_months = models.PositiveSmallIntegerField(_("disclosure ends (months after the decision)"))
 
     class Meta:
         verbose_name = _("disclosure rule")
@@ -308,22 +300,35 @@ class CreditRecord(models.Model):
         _("amount (yuan)"), max_digits=16, decimal_places=2, null=True, blank=True
     )
     severity = models.CharField(
-        _("severity"), max_length=16, choices=Severity.choices, blank=True,
+        _("severity"),
+        max_length=16,
+        choices=Severity.choices,
+        blank=True,
         help_text=_("Dishonesty information only; defaults to the catalog item's severity."),
     )
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
 
     rule_set = models.ForeignKey(
-        DisclosureRuleSet, on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        DisclosureRuleSet,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
         verbose_name=_("rule set applied"),
     )
     disclosure_start = models.DateField(
-        _("disclosed from"), null=True, blank=True, editable=False,
+        _("disclosed from"),
+        null=True,
+        blank=True,
+        editable=False,
         help_text=_("The decision date, or the start of validity for licences, red lists and commitments."),
     )
     disclosure_end = models.DateField(
-        _("disclosed until"), null=True, blank=True, editable=False,
+        _("disclosed until"),
+        null=True,
+        blank=True,
+        editable=False,
         help_text=_(
             "Last day shown (inclusive): the decision date plus the rule set's period for the "
             "severity (Civil Code Arts. 201-202), or the end of validity. Empty when the rules "
@@ -331,17 +336,27 @@ class CreditRecord(models.Model):
         ),
     )
     earliest_repair_on = models.DateField(
-        _("repair possible from"), null=True, blank=True, editable=False,
+        _("repair possible from"),
+        null=True,
+        blank=True,
+        editable=False,
         help_text=_("The day after the rule set's minimum period; empty when repair does not apply."),
     )
     status = models.CharField(
-        _("status"), max_length=16, choices=RecordStatus.choices, default=RecordStatus.DISCLOSED,
+        _("status"),
+        max_length=16,
+        choices=RecordStatus.choices,
+        default=RecordStatus.DISCLOSED,
         editable=False,
     )
     status_reason = models.TextField(_("reason for the status"), blank=True, editable=False)
     status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     superseded_by = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
         related_name="supersedes",
     )
     expiry_recorded_on = models.DateField(null=True, blank=True, editable=False)
@@ -362,7 +377,8 @@ class CreditRecord(models.Model):
             ),
             models.CheckConstraint(
                 name="validity_in_order",
-                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True)
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
                 | Q(valid_from__lte=models.F("valid_until")),
                 violation_error_message=_("“Valid until” must not be before “valid from”."),
             ),
@@ -427,13 +443,19 @@ class RecordEvent(models.Model):
         _("effective on"), help_text=_("The day the change takes effect for the public.")
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name=_("by"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     actor_label = models.CharField(_("by"), max_length=200)
     reason = models.TextField(_("reason"), blank=True)
     reference = models.CharField(
-        _("reference"), max_length=64, blank=True,
+        _("reference"),
+        max_length=64,
+        blank=True,
         help_text=_("What the change came from, e.g. a repair application number."),
     )
     changes = models.JSONField(_("what changed"), default=dict, blank=True)

@@ -73,9 +73,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return day + relativedelta(months=months)
 
 
-def dishonesty_periods(
-    *, decision_date: dt.date, rule: SeverityRule, repairable: bool
-) -> Periods:
+def dishonesty_periods(*, decision_date: dt.date, rule: SeverityRule, repairable: bool) -> Periods:
     if not rule.disclosed:
         return Periods(None, None, None)
     end = add_months(decision_date, rule.disclosure_months)

@@ -14,9 +14,7 @@ def entity_by_code(code: str) -> Entity | None:
 
 
 def disclosed_records(*, on: dt.date | None = None) -> QuerySet[CreditRecord]:
-    return CreditRecord.objects.disclosed(on=on).select_related(
-        "entity", "catalog_item", "department"
-    )
+    return CreditRecord.objects.disclosed(on=on).select_related("entity", "catalog_item", "department")
 
 
 def entity_disclosed_records(*, entity: Entity, on: dt.date | None = None) -> QuerySet[CreditRecord]:

@@ -52,66 +52,71 @@ def check_can_act(*, actor, department: Department) -> None:
     if actor is None or actor.is_superuser:
         return
     if not department.staff.filter(pk=actor.pk).exists():
-        raise PermissionDenied(
-            _("You do not act for %(department)s.") % {"department": department.name}
-        )
+        raise PermissionDenied(_("You do not act for %(department)s.") % {"department": department.name})
 
 
 def check_in_scope(*, department: Department, catalog_item: CatalogItem) -> None:
     if not department.scope.filter(pk=catalog_item.pk).exists():
         raise ValidationError(
             {
-                "catalog_item": _(
-                    "“%(item)s” is outside the business scope of %(department)s."
-                )
+                "catalog_item": _("“%(item)s” is outside the business scope of %(department)s.")
                 % {"item": catalog_item.name, "department": department.name}
             }
         )
 
 
-def record_apply_rules(record: CreditRecord, *, rule_sets: list[DisclosureRuleSet] | None = None) -> None:
-    """Set the record's rule set and computed dates from what the department stated.
+def compute_periods(
+    *,
+    item: CatalogItem,
+    severity: str,
+    decision_date: dt.date,
+    valid_from: dt.date | None,
+    valid_until: dt.date | None,
+    rule_sets: list[DisclosureRuleSet] | None = None,
+) -> tuple[str, DisclosureRuleSet | None, rules.Periods]:
+    """The severity, the rule set applied and the periods of a record with these facts.
 
-    ``rule_sets`` (newest first, with their rules prefetched) lets bulk paths avoid a query
-    per record; by default the set in force on the decision date is looked up.
+    ``rule_sets`` (newest first, rules prefetched) lets bulk paths avoid a query per record;
+    by default the set in force on the decision date is looked up.
     """
-    item = record.catalog_item
     if item.category in rules.VALIDITY_CATEGORIES:
         missing = {
             name: _("Required for a %(category)s.") % {"category": item.get_category_display()}
-            for name in ("valid_from", "valid_until")
-            if getattr(record, name) is None
+            for name, value in (("valid_from", valid_from), ("valid_until", valid_until))
+            if value is None
         }
         if missing:
             raise ValidationError(missing)
-        record.severity = ""
-        record.rule_set = None
-        periods = rules.validity_periods(valid_from=record.valid_from, valid_until=record.valid_until)
+        return "", None, rules.validity_periods(valid_from=valid_from, valid_until=valid_until)
+    severity = severity or item.severity
+    if not severity:
+        raise ValidationError({"severity": _("Dishonesty information needs a severity.")})
+    if rule_sets is None:
+        rule_set = DisclosureRuleSet.objects.in_force_on(decision_date)
+        rule = rule_set.rule_for(severity) if rule_set else None
     else:
-        record.severity = record.severity or item.severity
-        if not record.severity:
-            raise ValidationError({"severity": _("Dishonesty information needs a severity.")})
-        if rule_sets is None:
-            rule_set = DisclosureRuleSet.objects.in_force_on(record.decision_date)
-            rule = rule_set.rule_for(record.severity) if rule_set else None
-        else:
-            rule_set = next((rs for rs in rule_sets if rs.effective_from <= record.decision_date), None)
-            rule = (
-                next(r for r in rule_set.rules.all() if r.severity == record.severity).as_rule()
-                if rule_set
-                else None
-            )
-        if rule_set is None:
-            raise ValidationError(
-                {
-                    "decision_date": _("No disclosure rule set is in force on %(date)s.")
-                    % {"date": record.decision_date.isoformat()}
-                }
-            )
-        record.rule_set = rule_set
-        periods = rules.dishonesty_periods(
-            decision_date=record.decision_date, rule=rule, repairable=item.repairable
+        rule_set = next((rs for rs in rule_sets if rs.effective_from <= decision_date), None)
+        rule = next(r for r in rule_set.rules.all() if r.severity == severity).as_rule() if rule_set else None
+    if rule_set is None:
+        raise ValidationError(
+            {
+                "decision_date": _("No disclosure rule set is in force on %(date)s.")
+                % {"date": decision_date.isoformat()}
+            }
         )
+    periods = rules.dishonesty_periods(decision_date=decision_date, rule=rule, repairable=item.repairable)
+    return severity, rule_set, periods
+
+
+def record_apply_rules(record: CreditRecord) -> None:
+    """Set the record's severity, rule set and computed dates from what the department stated."""
+    record.severity, record.rule_set, periods = compute_periods(
+        item=record.catalog_item,
+        severity=record.severity,
+        decision_date=record.decision_date,
+        valid_from=record.valid_from,
+        valid_until=record.valid_until,
+    )
     record.disclosure_start = periods.disclosure_start
     record.disclosure_end = periods.disclosure_end
     record.earliest_repair_on = periods.earliest_repair_on
@@ -133,10 +138,7 @@ def _json_value(value):
 
 
 def _snapshot(record: CreditRecord) -> dict:
-    return {
-        name: _json_value(getattr(record, name))
-        for name in (*STATED_FIELDS, *COMPUTED_FIELDS, "status")
-    }
+    return {name: _json_value(getattr(record, name)) for name in (*STATED_FIELDS, *COMPUTED_FIELDS, "status")}
 
 
 def _write_event(*, record, kind, actor, reason="", reference="", changes=None, effective_on=None):
@@ -397,9 +399,9 @@ def records_record_expiries(*, on: dt.date | None = None, batch_size: int = 2000
             if not batch:
                 return written
             ids = [record_id for record_id, _end in batch]
-            claimed = CreditRecord.objects.filter(
-                id__in=ids, expiry_recorded_on__isnull=True
-            ).update(expiry_recorded_on=on)
+            claimed = CreditRecord.objects.filter(id__in=ids, expiry_recorded_on__isnull=True).update(
+                expiry_recorded_on=on
+            )
             if claimed != len(ids):
                 raise RuntimeError("expiry claim lost a race despite row locks")
             now = timezone.now()
@@ -470,9 +472,7 @@ def entity_rename(*, entity: Entity, new_name: str, changed_on: dt.date) -> Enti
     new_name = new_name.strip()
     if not new_name or new_name == entity.name:
         raise ValidationError({"name": _("Enter the new name.")})
-    FormerName.objects.update_or_create(
-        entity=entity, name=entity.name, defaults={"changed_on": changed_on}
-    )
+    FormerName.objects.update_or_create(entity=entity, name=entity.name, defaults={"changed_on": changed_on})
     entity.name = new_name
     entity.save(update_fields=["name", "updated_at"])
     return entity

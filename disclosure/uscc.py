@@ -26,51 +26,72 @@ ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 # Registration authority (position 1) -> (name, {entity type (position 2): name}).
 AUTHORITIES: dict[str, tuple[str, dict[str, str]]] = {
-    "1": (_("Institutional establishment"), {
-        "1": _("Government body"),
-        "2": _("Public institution"),
-        "3": _("Mass organisation managed by the central establishment office"),
-        "9": _("Other"),
-    }),
+    "1": (
+        _("Institutional establishment"),
+        {
+            "1": _("Government body"),
+            "2": _("Public institution"),
+            "3": _("Mass organisation managed by the central establishment office"),
+            "9": _("Other"),
+        },
+    ),
     "2": (_("Foreign affairs"), {"1": _("Resident foreign news agency"), "9": _("Other")}),
-    "3": (_("Justice"), {
-        "1": _("Law firm"),
-        "2": _("Notary office"),
-        "3": _("Grassroots legal service office"),
-        "4": _("Judicial authentication institution"),
-        "5": _("Arbitration commission"),
-        "9": _("Other"),
-    }),
+    "3": (
+        _("Justice"),
+        {
+            "1": _("Law firm"),
+            "2": _("Notary office"),
+            "3": _("Grassroots legal service office"),
+            "4": _("Judicial authentication institution"),
+            "5": _("Arbitration commission"),
+            "9": _("Other"),
+        },
+    ),
     "4": (_("Culture"), {"1": _("Foreign cultural centre in China"), "9": _("Other")}),
-    "5": (_("Civil affairs"), {
-        "1": _("Social group"),
-        "2": _("Private non-enterprise unit"),
-        "3": _("Foundation"),
-        "9": _("Other"),
-    }),
-    "6": (_("Tourism"), {
-        "1": _("Resident office of a foreign tourism department"),
-        "2": _("Resident office of a Hong Kong, Macao or Taiwan tourism department"),
-        "9": _("Other"),
-    }),
-    "7": (_("Religious affairs"), {
-        "1": _("Venue for religious activities"),
-        "2": _("Religious college"),
-        "9": _("Other"),
-    }),
+    "5": (
+        _("Civil affairs"),
+        {
+            "1": _("Social group"),
+            "2": _("Private non-enterprise unit"),
+            "3": _("Foundation"),
+            "9": _("Other"),
+        },
+    ),
+    "6": (
+        _("Tourism"),
+        {
+            "1": _("Resident office of a foreign tourism department"),
+            "2": _("Resident office of a Hong Kong, Macao or Taiwan tourism department"),
+            "9": _("Other"),
+        },
+    ),
+    "7": (
+        _("Religious affairs"),
+        {
+            "1": _("Venue for religious activities"),
+            "2": _("Religious college"),
+            "9": _("Other"),
+        },
+    ),
     "8": (_("Trade union"), {"1": _("Grassroots trade union"), "9": _("Other")}),
-    "9": (_("Market regulation"), {
-        "1": _("Enterprise"),
-        "2": _("Individual business"),
-        "3": _("Farmers' specialised cooperative"),
-    }),
+    "9": (
+        _("Market regulation"),
+        {
+            "1": _("Enterprise"),
+            "2": _("Individual business"),
+            "3": _("Farmers' specialised cooperative"),
+        },
+    ),
     "A": (_("Central Military Commission"), {"1": _("Military public institution"), "9": _("Other")}),
-    "N": (_("Agriculture"), {
-        "1": _("Group-level collective economic organisation"),
-        "2": _("Village-level collective economic organisation"),
-        "3": _("Township-level collective economic organisation"),
-        "9": _("Other"),
-    }),
+    "N": (
+        _("Agriculture"),
+        {
+            "1": _("Group-level collective economic organisation"),
+            "2": _("Village-level collective economic organisation"),
+            "3": _("Township-level collective economic organisation"),
+            "9": _("Other"),
+        },
+    ),
     "Y": (_("Other"), {"1": _("Other")}),
 }
 

@@ -39,3 +39,15 @@ def frozen_today():
     """The clock stopped at noon on 2026-11-28 in the site's time zone."""
     with time_machine.travel(dt.datetime(2026, 11, 28, 12, tzinfo=SHANGHAI), tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_collectstatic(settings):
+    """Tests run with DEBUG off but without `collectstatic`: serve static files from the
+    finders instead of the hashed manifest that production builds."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True

@@ -275,3 +275,15 @@ def test_natural_person_identity_number_is_never_stored_in_full(db):
     row = type(person).objects.filter(pk=person.pk).values().get()
     assert "11010519491231002X" not in " ".join(str(value) for value in row.values())
     assert person.region == "北京市朝阳区"
+
+
+def test_expiry_command(db, frozen_today):
+    import io
+
+    from django.core.management import call_command
+
+    CreditRecordFactory(decision_date=D(2025, 11, 20))
+    out = io.StringIO()
+    call_command("records_record_expiries", stdout=out)
+    call_command("records_record_expiries", stdout=out)
+    assert out.getvalue() == "1 expiry events written.\n0 expiry events written.\n"

@@ -1,0 +1,337 @@
+"""Large synthetic datasets for benchmarks: millions of entities and records.
+
+Rows are generated in Python and streamed into PostgreSQL with ``COPY`` (one statement per
+table, no per-row INSERT); the periods come from the same ``services.compute_periods`` the
+site uses. On SQLite it falls back to ``bulk_create`` in batches, for small sizes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import time
+from collections.abc import Callable, Iterator
+
+from django.db import connection, transaction
+from django.utils import timezone
+from stdnum.cn import ric
+
+from disclosure import divisions, identity, services, uscc
+from disclosure.models import (
+    CatalogItem,
+    CreditRecord,
+    Department,
+    DisclosureRuleSet,
+    Entity,
+    EntityKind,
+    EventKind,
+    RecordStatus,
+)
+from disclosure.rules import VALIDITY_CATEGORIES, add_months
+
+from . import names
+from .catalog import DECISION_PREFIX, WORDING
+
+ENTITY_COLUMNS = [
+    "id",
+    "code",
+    "name",
+    "kind",
+    "registration_authority",
+    "entity_type",
+    "division_code",
+    "province_code",
+    "region",
+    "legal_representative",
+    "id_number_digest",
+    "id_number_masked",
+    "created_at",
+    "updated_at",
+]
+RECORD_COLUMNS = [
+    "id",
+    "entity_id",
+    "catalog_item_id",
+    "department_id",
+    "decision_number",
+    "decision_date",
+    "facts",
+    "legal_basis_cited",
+    "outcome",
+    "penalty_amount",
+    "severity",
+    "valid_from",
+    "valid_until",
+    "rule_set_id",
+    "disclosure_start",
+    "disclosure_end",
+    "earliest_repair_on",
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "superseded_by_id",
+    "expiry_recorded_on",
+    "created_at",
+    "updated_at",
+]
+NULL = "\\N"
+KIND_PREFIX = {
+    EntityKind.ENTERPRISE: "91",
+    EntityKind.INDIVIDUAL_BUSINESS: "92",
+    EntityKind.SOCIAL_ORGANISATION: "51",
+    EntityKind.PUBLIC_INSTITUTION: "12",
+    EntityKind.GOVERNMENT_BODY: "11",
+}
+KIND_WEIGHTS = [
+    (EntityKind.ENTERPRISE, 70),
+    (EntityKind.INDIVIDUAL_BUSINESS, 20),
+    (EntityKind.SOCIAL_ORGANISATION, 3),
+    (EntityKind.PUBLIC_INSTITUTION, 3),
+    (EntityKind.GOVERNMENT_BODY, 2),
+    (EntityKind.NATURAL_PERSON, 2),
+]
+
+
+def _text(value) -> str:
+    if value is None:
+        return NULL
+    return str(value)
+
+
+class DatasetGenerator:
+    def __init__(
+        self,
+        *,
+        entities: int,
+        records: int,
+        seed: int,
+        as_of: dt.date,
+        progress: Callable[[str], None] = print,
+        batch: int = 50_000,
+    ):
+        self.entity_count = entities
+        self.record_count = records
+        self.rng = random.Random(seed)
+        self.as_of = as_of
+        self.progress = progress
+        self.batch = batch
+        self.now = timezone.now()
+
+    # -- entities -------------------------------------------------------------------------
+    def entity_rows(self, first_id: int) -> Iterator[tuple]:
+        rng = self.rng
+        counties = divisions.current_counties()
+        kinds = [k for k, _w in KIND_WEIGHTS]
+        weights = [w for _k, w in KIND_WEIGHTS]
+        now = self.now.isoformat()
+        for offset in range(self.entity_count):
+            entity_id = first_id + offset
+            kind = rng.choices(kinds, weights)[0]
+            division = rng.choice(counties)
+            province, region = divisions.lookup(division)
+            city = divisions.city_name(division)
+            if kind == EntityKind.NATURAL_PERSON:
+                # Birth date and sequence number from the offset: unique by construction.
+                birth = dt.date(1960, 1, 1) + dt.timedelta(days=offset // 1000)
+                first17 = f"{division}{birth:%Y%m%d}{offset % 1000:03d}"
+                number = first17 + ric.calc_check_digit(first17 + "0")
+                yield (
+                    entity_id,
+                    None,
+                    names.person_name(rng),
+                    kind,
+                    "",
+                    "",
+                    division,
+                    division[:2],
+                    region,
+                    "",
+                    identity.digest(number),
+                    identity.mask(number),
+                    now,
+                    now,
+                )
+                continue
+            # The organisation code is the entity's sequence number: unique by construction.
+            code = uscc.make_code(KIND_PREFIX[kind], division, f"{entity_id:08d}")
+            if kind == EntityKind.ENTERPRISE:
+                name = names.enterprise_name(rng, city)
+            elif kind == EntityKind.INDIVIDUAL_BUSINESS:
+                name = f"{city}{names.trade_name(rng)}{rng.choice(names.SHOPS)}"
+            elif kind == EntityKind.SOCIAL_ORGANISATION:
+                name = f"{city}{names.trade_name(rng)}{rng.choice(names.ASSOCIATIONS)}"
+            elif kind == EntityKind.PUBLIC_INSTITUTION:
+                name = f"{city}{names.trade_name(rng)}{rng.choice(names.INSTITUTIONS)}"
+            else:
+                name = f"{region}{rng.choice(names.GOVERNMENT)}"
+            yield (
+                entity_id,
+                code,
+                name,
+                kind,
+                code[0],
+                code[1],
+                division,
+                division[:2],
+                region,
+                names.person_name(rng),
+                None,
+                "",
+                now,
+                now,
+            )
+
+    # -- records --------------------------------------------------------------------------
+    def record_rows(self, first_id: int, entity_ids: tuple[int, int]) -> Iterator[tuple]:
+        # Reference data is read before the rows are streamed: no query can run during a COPY.
+        items = list(CatalogItem.objects.all())
+        departments = {d.pk: d for d in Department.objects.all()}
+        rule_sets = list(DisclosureRuleSet.objects.prefetch_related("rules").order_by("-effective_from"))
+        return self._record_rows(first_id, entity_ids, items, departments, rule_sets)
+
+    def _record_rows(self, first_id, entity_ids, items, departments, rule_sets) -> Iterator[tuple]:
+        rng = self.rng
+        weights = [1 if item.category in VALIDITY_CATEGORIES else 3 for item in items]
+        now = self.now.isoformat()
+        low, high = entity_ids
+        for offset in range(self.record_count):
+            record_id = first_id + offset
+            item = rng.choices(items, weights)[0]
+            decided = self.as_of - dt.timedelta(days=int(rng.triangular(0, 1400, 200)))
+            facts, basis, outcome, _amount = rng.choice(WORDING[item.code])
+            valid_from = valid_until = None
+            if item.category in VALIDITY_CATEGORIES:
+                valid_from = decided
+                valid_until = add_months(decided, 12 * rng.choice([1, 2, 3, 5])) - dt.timedelta(days=1)
+            severity, rule_set, periods = services.compute_periods(
+                item=item,
+                severity="",
+                decision_date=decided,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                rule_sets=rule_sets,
+            )
+            department = departments[item.provider_id]
+            number = f"{DECISION_PREFIX.get(department.code, 'G')}〔{decided.year}〕G{record_id:09d}号"
+            yield (
+                record_id,
+                rng.randint(low, high),
+                item.pk,
+                department.pk,
+                number,
+                decided,
+                facts,
+                basis,
+                outcome,
+                None,
+                severity,
+                valid_from,
+                valid_until,
+                rule_set.pk if rule_set else None,
+                periods.disclosure_start,
+                periods.disclosure_end,
+                periods.earliest_repair_on,
+                RecordStatus.DISCLOSED,
+                "",
+                None,
+                None,
+                None,
+                now,
+                now,
+            )
+
+    # -- writing --------------------------------------------------------------------------
+    def run(self) -> None:
+        started = time.monotonic()
+        with transaction.atomic():
+            first_entity = (Entity.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+            self.write(
+                "disclosure_entity",
+                ENTITY_COLUMNS,
+                self.entity_rows(first_entity),
+                self.entity_count,
+                "entities",
+            )
+            first_record = (
+                CreditRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            ) + 1
+            entity_ids = (first_entity, first_entity + self.entity_count - 1)
+            self.write(
+                "disclosure_creditrecord",
+                RECORD_COLUMNS,
+                self.record_rows(first_record, entity_ids),
+                self.record_count,
+                "records",
+            )
+            self.created_events(first_record)
+            self.reset_sequences()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE disclosure_entity, disclosure_creditrecord, disclosure_recordevent")
+        self.progress(f"done in {time.monotonic() - started:.0f}s")
+
+    def write(self, table: str, columns: list[str], rows: Iterator[tuple], total: int, label: str) -> None:
+        started = time.monotonic()
+        if connection.vendor == "postgresql":
+            self._copy(table, columns, rows, total, label, started)
+        else:
+            self._bulk_insert(table, columns, rows, total, label, started)
+
+    def _report(self, label: str, done: int, total: int, started: float) -> None:
+        elapsed = time.monotonic() - started
+        rate = done / elapsed if elapsed else 0
+        self.progress(f"  {label}: {done:,}/{total:,} ({rate:,.0f}/s)")
+
+    def _copy(self, table, columns, rows, total, label, started) -> None:
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.connection.cursor().copy(sql) as copy:
+            buffer = io.StringIO()
+            for done, row in enumerate(rows, start=1):
+                # Generated text never holds tabs, newlines or backslashes: no escaping needed.
+                buffer.write("\t".join(_text(value) for value in row))
+                buffer.write("\n")
+                if done % self.batch == 0:
+                    copy.write(buffer.getvalue())
+                    buffer = io.StringIO()
+                    if done % (self.batch * 4) == 0:
+                        self._report(label, done, total, started)
+            copy.write(buffer.getvalue())
+        self._report(label, total, total, started)
+
+    def _bulk_insert(self, table, columns, rows, total, label, started) -> None:
+        placeholders = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        chunk: list[tuple] = []
+        with connection.cursor() as cursor:
+            for done, row in enumerate(rows, start=1):
+                chunk.append(tuple(v.isoformat() if isinstance(v, dt.date) else v for v in row))
+                if len(chunk) == self.batch:
+                    cursor.executemany(sql, chunk)
+                    chunk = []
+                    self._report(label, done, total, started)
+            if chunk:
+                cursor.executemany(sql, chunk)
+        self._report(label, total, total, started)
+
+    def created_events(self, first_record: int) -> None:
+        """One ``created`` event per new record, in record order, written by the database."""
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO disclosure_recordevent (record_id, kind, occurred_at, effective_on, actor_label,"
+                " reason, reference, changes)"
+                " SELECT id, %s, created_at, COALESCE(disclosure_start, decision_date), 'system', '', '', '{}'"
+                " FROM disclosure_creditrecord WHERE id >= %s ORDER BY id",
+                [EventKind.CREATED, first_record],
+            )
+            self.progress(f"  events: {cursor.rowcount:,} in {time.monotonic() - started:.0f}s")
+
+    def reset_sequences(self) -> None:
+        if connection.vendor != "postgresql":
+            return  # SQLite's rowid follows the largest id by itself.
+        with connection.cursor() as cursor:
+            for table in ("disclosure_entity", "disclosure_creditrecord"):
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+                )
