@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import search, services
 from .models import (
     CatalogItem,
     CreditRecord,
@@ -106,6 +106,10 @@ class EntityAdmin(admin.ModelAdmin):
         created = services.entity_create(**form.entity_fields())
         obj.pk = created.pk
         obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        search.index_entity(form.instance)  # names may have changed, here or in the inline
 
 
 class AddEntityForm(EntityForm):

@@ -16,6 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import rules
+from .fold import fold
 from .rules import Category, Severity
 
 
@@ -57,6 +58,7 @@ class Entity(models.Model):
         help_text=_("18 characters (GB 32100-2015). Empty only for natural persons."),
     )
     name = models.CharField(_("name"), max_length=200)
+    search_name = models.CharField(max_length=200, editable=False, db_index=True)
     kind = models.CharField(_("kind"), max_length=32, choices=EntityKind.choices)
     registration_authority = models.CharField(
         _("registration authority"), max_length=1, blank=True, editable=False
@@ -68,6 +70,12 @@ class Entity(models.Model):
     legal_representative = models.CharField(_("legal representative"), max_length=100, blank=True)
     id_number_digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     id_number_masked = models.CharField(_("identity number"), max_length=18, blank=True, editable=False)
+    indexed_names = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="The names as last written to the search index, to update it by difference.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -87,6 +95,12 @@ class Entity(models.Model):
     def __str__(self):
         return f"{self.name} ({self.code or self.id_number_masked})"
 
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
+        super().save(*args, **kwargs)
+
     @property
     def public_identifier(self) -> str:
         """What identifies the entity on public pages: its code, or a masked identity number."""
@@ -96,6 +110,7 @@ class Entity(models.Model):
 class FormerName(models.Model):
     entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="former_names")
     name = models.CharField(_("former name"), max_length=200)
+    search_name = models.CharField(max_length=200, editable=False)
     changed_on = models.DateField(_("changed on"), help_text=_("The day the name stopped being used."))
 
     class Meta:
@@ -108,6 +123,10 @@ class FormerName(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)
+        super().save(*args, **kwargs)
 
 
 class Department(BilingualName):
@@ -478,3 +497,32 @@ class RecordEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Record events are append-only.")
+
+
+class NameGram(models.Model):
+    """Search postings: entity ``entity`` has the 1- or 2-character ``gram`` in its current
+    name (``in_current``) or only in a former name. Exact for 1- and 2-character queries;
+    the candidates for longer ones. Maintained by ``disclosure.search``."""
+
+    gram = models.CharField(max_length=2)
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="grams")
+    in_current = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["gram", "entity"], name="namegram_unique")]
+        indexes = [models.Index(fields=["entity"], name="namegram_entity")]
+
+    def __str__(self):
+        return f"{self.gram} → {self.entity_id}"
+
+
+class NameGramCount(models.Model):
+    """How many entities have ``gram`` (1 to 4 characters) in their current name, and in any
+    of their names: the exact totals of short searches, read in one row."""
+
+    gram = models.CharField(max_length=4, primary_key=True)
+    current = models.PositiveIntegerField(default=0)
+    any_name = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.gram}: {self.current}/{self.any_name}"

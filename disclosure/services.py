@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import divisions, identity, rules, uscc
+from . import divisions, identity, rules, search, uscc
 from .models import (
     CatalogItem,
     CreditRecord,
@@ -462,6 +462,7 @@ def entity_create(**fields) -> Entity:
     """Register an entity; see ``entity_build`` for what is checked."""
     entity = entity_build(**fields)
     entity.save()
+    search.index_entity(entity)
     return entity
 
 
@@ -475,4 +476,15 @@ def entity_rename(*, entity: Entity, new_name: str, changed_on: dt.date) -> Enti
     FormerName.objects.update_or_create(entity=entity, name=entity.name, defaults={"changed_on": changed_on})
     entity.name = new_name
     entity.save(update_fields=["name", "updated_at"])
+    search.index_entity(entity)
     return entity
+
+
+@transaction.atomic
+def entity_add_former_name(*, entity: Entity, name: str, changed_on: dt.date) -> FormerName:
+    """Record a name the entity used before (e.g. when importing its history)."""
+    former = FormerName(entity=entity, name=name.strip(), changed_on=changed_on)
+    former.full_clean()
+    former.save()
+    search.index_entity(entity)
+    return former

@@ -3,7 +3,7 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 
-from disclosure import services, uscc
+from disclosure import search, services, uscc
 from disclosure.models import (
     CatalogItem,
     CreditRecord,
@@ -70,6 +70,12 @@ class EntityFactory(factory.django.DjangoModelFactory):
     division_code = "110105"
     province_code = "11"
     region = "北京市朝阳区"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        entity = super()._create(model_class, *args, **kwargs)
+        search.index_entity(entity)
+        return entity
 
 
 class CreditRecordFactory(factory.django.DjangoModelFactory):

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import random
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 from django.db import connection, transaction
 from django.utils import timezone
 from stdnum.cn import ric
 
-from disclosure import divisions, identity, services, uscc
+from disclosure import divisions, identity, search, services, uscc
+from disclosure.fold import fold
 from disclosure.models import (
     CatalogItem,
     CreditRecord,
@@ -37,6 +40,7 @@ ENTITY_COLUMNS = [
     "id",
     "code",
     "name",
+    "search_name",
     "kind",
     "registration_authority",
     "entity_type",
@@ -46,6 +50,7 @@ ENTITY_COLUMNS = [
     "legal_representative",
     "id_number_digest",
     "id_number_masked",
+    "indexed_names",
     "created_at",
     "updated_at",
 ]
@@ -96,6 +101,8 @@ KIND_WEIGHTS = [
 def _text(value) -> str:
     if value is None:
         return NULL
+    if isinstance(value, bool):
+        return "t" if value else "f"
     return str(value)
 
 
@@ -117,9 +124,13 @@ class DatasetGenerator:
         self.progress = progress
         self.batch = batch
         self.now = timezone.now()
+        self.names: list[tuple[int, list[str]]] = []
+        self.gram_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
 
     # -- entities -------------------------------------------------------------------------
     def entity_rows(self, first_id: int) -> Iterator[tuple]:
+        """Entity rows; the names (current, then former) are kept in ``self.names`` for the
+        search index and the former-name rows written after."""
         rng = self.rng
         counties = divisions.current_counties()
         kinds = [k for k, _w in KIND_WEIGHTS]
@@ -129,58 +140,72 @@ class DatasetGenerator:
             entity_id = first_id + offset
             kind = rng.choices(kinds, weights)[0]
             division = rng.choice(counties)
-            province, region = divisions.lookup(division)
+            _province, region = divisions.lookup(division)
             city = divisions.city_name(division)
+            code = authority = entity_type = digest = None
+            masked = legal_rep = ""
             if kind == EntityKind.NATURAL_PERSON:
                 # Birth date and sequence number from the offset: unique by construction.
                 birth = dt.date(1960, 1, 1) + dt.timedelta(days=offset // 1000)
                 first17 = f"{division}{birth:%Y%m%d}{offset % 1000:03d}"
                 number = first17 + ric.calc_check_digit(first17 + "0")
-                yield (
-                    entity_id,
-                    None,
-                    names.person_name(rng),
-                    kind,
-                    "",
-                    "",
-                    division,
-                    division[:2],
-                    region,
-                    "",
-                    identity.digest(number),
-                    identity.mask(number),
-                    now,
-                    now,
-                )
-                continue
-            # The organisation code is the entity's sequence number: unique by construction.
-            code = uscc.make_code(KIND_PREFIX[kind], division, f"{entity_id:08d}")
-            if kind == EntityKind.ENTERPRISE:
-                name = names.enterprise_name(rng, city)
-            elif kind == EntityKind.INDIVIDUAL_BUSINESS:
-                name = f"{city}{names.trade_name(rng)}{rng.choice(names.SHOPS)}"
-            elif kind == EntityKind.SOCIAL_ORGANISATION:
-                name = f"{city}{names.trade_name(rng)}{rng.choice(names.ASSOCIATIONS)}"
-            elif kind == EntityKind.PUBLIC_INSTITUTION:
-                name = f"{city}{names.trade_name(rng)}{rng.choice(names.INSTITUTIONS)}"
+                name = names.person_name(rng)
+                digest, masked = identity.digest(number), identity.mask(number)
+                authority = entity_type = ""
             else:
-                name = f"{region}{rng.choice(names.GOVERNMENT)}"
+                # The organisation code is the entity's sequence number: unique by construction.
+                code = uscc.make_code(KIND_PREFIX[kind], division, f"{entity_id:08d}")
+                authority, entity_type = code[0], code[1]
+                legal_rep = names.person_name(rng)
+                if kind == EntityKind.ENTERPRISE:
+                    name = names.enterprise_name(rng, city)
+                elif kind == EntityKind.INDIVIDUAL_BUSINESS:
+                    name = f"{city}{names.trade_name(rng)}{rng.choice(names.SHOPS)}"
+                elif kind == EntityKind.SOCIAL_ORGANISATION:
+                    name = f"{city}{names.trade_name(rng)}{rng.choice(names.ASSOCIATIONS)}"
+                elif kind == EntityKind.PUBLIC_INSTITUTION:
+                    name = f"{city}{names.trade_name(rng)}{rng.choice(names.INSTITUTIONS)}"
+                else:
+                    name = f"{region}{rng.choice(names.GOVERNMENT)}"
+            entity_names = [name]
+            if kind == EntityKind.ENTERPRISE and rng.random() < 0.03:
+                entity_names.append(names.enterprise_name(rng, city))
+            self.names.append((entity_id, entity_names))
             yield (
-                entity_id,
-                code,
-                name,
-                kind,
-                code[0],
-                code[1],
-                division,
-                division[:2],
-                region,
-                names.person_name(rng),
-                None,
-                "",
-                now,
-                now,
-            )
+                entity_id, code, name, fold(name), kind, authority, entity_type, division, division[:2], region,
+                legal_rep, digest, masked, json.dumps(entity_names, ensure_ascii=False), now, now,
+            )  # fmt: skip
+
+    def former_name_rows(self) -> Iterator[tuple]:
+        for entity_id, entity_names in self.names:
+            for former in entity_names[1:]:
+                changed_on = self.as_of - dt.timedelta(days=365 + entity_id % 1000)
+                yield (entity_id, former, fold(former), changed_on)
+
+    def posting_rows(self) -> Iterator[tuple]:
+        """The search postings of every new entity; the gram counts are tallied on the way."""
+        for entity_id, entity_names in self.names:
+            terms = search.index_terms(entity_names)
+            for gram in terms.current:
+                self.gram_counts[gram][0] += 1
+            for gram in terms.any_name:
+                self.gram_counts[gram][1] += 1
+            for gram, in_current in terms.postings.items():
+                yield (gram, entity_id, in_current)
+
+    def add_gram_counts(self) -> None:
+        """Add the tallied counts to the table (rows may exist from earlier data)."""
+        rows = [(gram, current, any_name) for gram, (current, any_name) in self.gram_counts.items()]
+        sql = (
+            "INSERT INTO disclosure_namegramcount (gram, current, any_name) VALUES (%s, %s, %s) "
+            "ON CONFLICT (gram) DO UPDATE SET current = disclosure_namegramcount.current + excluded.current, "
+            "any_name = disclosure_namegramcount.any_name + excluded.any_name"
+        )
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            for at in range(0, len(rows), self.batch):
+                cursor.executemany(sql, rows[at : at + self.batch])
+        self.progress(f"  gram counts: {len(rows):,} in {time.monotonic() - started:.0f}s")
 
     # -- records --------------------------------------------------------------------------
     def record_rows(self, first_id: int, entity_ids: tuple[int, int]) -> Iterator[tuple]:
@@ -253,6 +278,19 @@ class DatasetGenerator:
                 self.entity_count,
                 "entities",
             )
+            self.write(
+                "disclosure_formername", ["entity_id", "name", "search_name", "changed_on"],
+                self.former_name_rows(), sum(len(n) - 1 for _i, n in self.names), "former names",
+            )  # fmt: skip
+            self.write(
+                "disclosure_namegram",
+                ["gram", "entity_id", "in_current"],
+                self.posting_rows(),
+                None,
+                "postings",
+            )
+            self.add_gram_counts()
+            self.names.clear()
             first_record = (
                 CreditRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
             ) + 1
@@ -268,7 +306,10 @@ class DatasetGenerator:
             self.reset_sequences()
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE disclosure_entity, disclosure_creditrecord, disclosure_recordevent")
+                cursor.execute(
+                    "ANALYZE disclosure_entity, disclosure_formername, disclosure_namegram, "
+                    "disclosure_namegramcount, disclosure_creditrecord, disclosure_recordevent"
+                )
         self.progress(f"done in {time.monotonic() - started:.0f}s")
 
     def write(self, table: str, columns: list[str], rows: Iterator[tuple], total: int, label: str) -> None:
@@ -278,16 +319,18 @@ class DatasetGenerator:
         else:
             self._bulk_insert(table, columns, rows, total, label, started)
 
-    def _report(self, label: str, done: int, total: int, started: float) -> None:
+    def _report(self, label: str, done: int, total: int | None, started: float) -> None:
         elapsed = time.monotonic() - started
         rate = done / elapsed if elapsed else 0
-        self.progress(f"  {label}: {done:,}/{total:,} ({rate:,.0f}/s)")
+        of_total = f"/{total:,}" if total is not None else ""
+        self.progress(f"  {label}: {done:,}{of_total} ({rate:,.0f}/s)")
 
     def _copy(self, table, columns, rows, total, label, started) -> None:
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        done = 0
         with connection.cursor() as cursor, cursor.connection.cursor().copy(sql) as copy:
             buffer = io.StringIO()
-            for done, row in enumerate(rows, start=1):
+            for done, row in enumerate(rows, start=1):  # noqa: B007 - the count is reported after
                 # Generated text never holds tabs, newlines or backslashes: no escaping needed.
                 buffer.write("\t".join(_text(value) for value in row))
                 buffer.write("\n")
@@ -297,14 +340,15 @@ class DatasetGenerator:
                     if done % (self.batch * 4) == 0:
                         self._report(label, done, total, started)
             copy.write(buffer.getvalue())
-        self._report(label, total, total, started)
+        self._report(label, done, total, started)
 
     def _bulk_insert(self, table, columns, rows, total, label, started) -> None:
         placeholders = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
         chunk: list[tuple] = []
+        done = 0
         with connection.cursor() as cursor:
-            for done, row in enumerate(rows, start=1):
+            for done, row in enumerate(rows, start=1):  # noqa: B007 - the count is reported after
                 chunk.append(tuple(v.isoformat() if isinstance(v, dt.date) else v for v in row))
                 if len(chunk) == self.batch:
                     cursor.executemany(sql, chunk)
@@ -312,7 +356,7 @@ class DatasetGenerator:
                     self._report(label, done, total, started)
             if chunk:
                 cursor.executemany(sql, chunk)
-        self._report(label, total, total, started)
+        self._report(label, done, total, started)
 
     def created_events(self, first_record: int) -> None:
         """One ``created`` event per new record, in record order, written by the database."""

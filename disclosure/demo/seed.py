@@ -173,7 +173,7 @@ class DemoSeeder:
                 if kind == EntityKind.ENTERPRISE and rng.random() < 0.2:
                     former = names.enterprise_name(rng, city)
                     changed_on = self.as_of - dt.timedelta(days=rng.randint(60, 2000))
-                    entity.former_names.create(name=former, changed_on=changed_on)
+                    services.entity_add_former_name(entity=entity, name=former, changed_on=changed_on)
                 entities.append(entity)
         return entities
 

@@ -36,3 +36,22 @@ def test_generates_the_requested_rows_with_valid_codes_and_events(db, frozen_tod
     # The sequences continue after the generated ids: the site can add rows afterwards.
     call_command("generate_dataset", "--entities", "10", "--records", "10", stdout=io.StringIO())
     assert Entity.objects.count() == 310
+
+
+def test_generated_entities_are_searchable_with_exact_counts(db, frozen_today):
+    from disclosure import search
+    from disclosure.models import FormerName
+
+    call_command("generate_dataset", "--entities", "400", "--records", "10", stdout=io.StringIO())
+    assert FormerName.objects.exists()
+    for entity in Entity.objects.order_by("id")[:40]:
+        expected = search.index_terms([entity.name, *sorted(entity.former_names.values_list("name", flat=True))])
+        assert entity.indexed_names[0] == entity.name
+        assert set(entity.grams.values_list("gram", "in_current")) == set(expected.postings.items())
+    for query in ["有限", "公", "科技有限", "便利店"]:
+        brute = sum(
+            1
+            for e in Entity.objects.prefetch_related("former_names")
+            if query in e.search_name or any(query in f.search_name for f in e.former_names.all())
+        )
+        assert search.search(query).total == brute
