@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "creditchina.urls"
@@ -183,6 +184,14 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOGIN_URL = "admin:login"
+
+# Per-client limits: far above what a person browsing reaches, low enough to stop bulk
+# scraping. Counted in the cache: set REDIS_URL so gunicorn workers share the counts.
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_VIEW = "disclosure.views.rate_limited"
+RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+SEARCH_RATE_LIMIT = env_str("SEARCH_RATE_LIMIT", "60/m")
+PAGE_RATE_LIMIT = env_str("PAGE_RATE_LIMIT", "300/m")
 
 LOGGING = {
     "version": 1,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from . import rules
+from . import rules, uscc
 from .fold import fold
 from .rules import Category, Severity
 
@@ -100,6 +100,14 @@ class Entity(models.Model):
         if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
         super().save(*args, **kwargs)
+
+    @property
+    def registration_authority_name(self):
+        entry = uscc.AUTHORITIES.get(self.registration_authority)
+        if entry is None:
+            return self.registration_authority
+        type_name = entry[1].get(self.entity_type)
+        return f"{entry[0]} · {type_name}" if type_name else entry[0]
 
     @property
     def public_identifier(self) -> str:

@@ -1,20 +1,36 @@
-"""Reads for pages, exports and the API. Public reads start from ``disclosed()``."""
+"""Reads for pages, lists, exports and the API. Every public read of records starts from
+``CreditRecord.objects.disclosed()``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
 
-from .models import CreditRecord, Entity
+from . import identity
+from .models import CatalogItem, CreditRecord, Department, Entity, EntityKind
+from .rules import Category
+
+# The lists the site publishes: URL slug -> the categories they show.
+PUBLIC_LISTS = {
+    "serious-dishonesty": (Category.SERIOUS_DISHONESTY, Category.DISHONEST_JUDGMENT_DEBTOR),
+    "red": (Category.RED_LIST,),
+    "abnormal-operation": (Category.ABNORMAL_OPERATION,),
+}
 
 
 def entity_by_code(code: str) -> Entity | None:
-    return Entity.objects.filter(code=code).prefetch_related("former_names").first()
+    return Entity.objects.filter(code=code).first()
 
 
-def disclosed_records(*, on: dt.date | None = None) -> QuerySet[CreditRecord]:
-    return CreditRecord.objects.disclosed(on=on).select_related("entity", "catalog_item", "department")
+def person_by_identity_number(number: str) -> Entity | None:
+    return Entity.objects.filter(
+        kind=EntityKind.NATURAL_PERSON, id_number_digest=identity.digest(number)
+    ).first()
 
 
 def entity_disclosed_records(*, entity: Entity, on: dt.date | None = None) -> QuerySet[CreditRecord]:
@@ -24,3 +40,109 @@ def entity_disclosed_records(*, entity: Entity, on: dt.date | None = None) -> Qu
         .select_related("catalog_item", "department")
         .order_by("catalog_item__category", "-decision_date", "-id")
     )
+
+
+@dataclass
+class CategoryGroup:
+    category: str
+    label: str
+    records: list[CreditRecord]
+
+
+@dataclass
+class EntityProfile:
+    entity: Entity
+    former_names: list
+    groups: list[CategoryGroup]
+    record_count: int
+    on_serious_dishonesty_list: bool
+    on_red_list: bool
+
+
+def entity_profile(entity: Entity, *, on: dt.date | None = None) -> EntityProfile:
+    records = list(entity_disclosed_records(entity=entity, on=on))
+    by_category: dict[str, list[CreditRecord]] = {}
+    for record in records:
+        by_category.setdefault(record.catalog_item.category, []).append(record)
+    order = list(Category.values)
+    groups = [
+        CategoryGroup(category=category, label=Category(category).label, records=by_category[category])
+        for category in sorted(by_category, key=order.index)
+    ]
+    categories = set(by_category)
+    return EntityProfile(
+        entity=entity,
+        former_names=list(entity.former_names.all()),
+        groups=groups,
+        record_count=len(records),
+        on_serious_dishonesty_list=bool(
+            categories & {Category.SERIOUS_DISHONESTY, Category.DISHONEST_JUDGMENT_DEBTOR}
+        ),
+        on_red_list=Category.RED_LIST in categories,
+    )
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def entity_version(entity: Entity, *, on: dt.date | None = None) -> tuple[str, dt.datetime]:
+    """An ETag and Last-Modified for an entity's public page. They change whenever the entity
+    or any of its records changes (a withdrawn record included), and at midnight, when records
+    may lapse: Last-Modified is never before the start of today."""
+    on = on or timezone.localdate()
+    latest = CreditRecord.objects.filter(entity=entity).aggregate(latest=Max("updated_at"), count=Count("id"))
+    modified = max(filter(None, [entity.updated_at, latest["latest"], _start_of(on)]))
+    token = (
+        f"{entity.pk}:{entity.updated_at.isoformat()}:{latest['latest']}:{latest['count']}:{on.isoformat()}"
+    )
+    return hashlib.sha256(token.encode()).hexdigest()[:32], modified
+
+
+def record_version(record: CreditRecord, *, on: dt.date | None = None) -> tuple[str, dt.datetime]:
+    on = on or timezone.localdate()
+    token = f"{record.pk}:{record.updated_at.isoformat()}:{on.isoformat()}"
+    return hashlib.sha256(token.encode()).hexdigest()[:32], max(record.updated_at, _start_of(on))
+
+
+def list_entries(slug: str, *, province: str = "", department: str = "") -> QuerySet[CreditRecord]:
+    records = (
+        CreditRecord.objects.disclosed()
+        .filter(catalog_item__category__in=PUBLIC_LISTS[slug])
+        .select_related("entity", "catalog_item", "department")
+        .order_by("-decision_date", "-id")
+    )
+    if province:
+        records = records.filter(entity__province_code=province)
+    if department:
+        records = records.filter(department__code=department)
+    return records
+
+
+def list_departments(slug: str) -> QuerySet[Department]:
+    return Department.objects.filter(
+        provided_items__category__in=PUBLIC_LISTS[slug], provided_items__disclosure_attribute="public"
+    ).distinct()
+
+
+def site_counts() -> dict:
+    """Counts for the home page, cached for ten minutes (counting millions of rows on every
+    visit would make the home page the slowest page of the site)."""
+    today = timezone.localdate()
+    key = f"site-counts:{today.isoformat()}"
+    counts = cache.get(key)
+    if counts is None:
+        by_category = dict(
+            CreditRecord.objects.disclosed(on=today)
+            .values_list("catalog_item__category")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        counts = {
+            "entities": Entity.objects.count(),
+            "records": sum(by_category.values()),
+            "by_category": [(c, by_category.get(c, 0)) for c in Category.values],
+            "catalog_items": CatalogItem.objects.filter(disclosure_attribute="public").count(),
+        }
+        cache.set(key, counts, 600)
+    return counts

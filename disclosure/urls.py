@@ -6,4 +6,9 @@ app_name = "disclosure"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", views.search_view, name="search"),
+    path("entities/<str:code>/", views.entity_detail, name="entity"),
+    path("persons/<int:pk>/", views.person_detail, name="person"),
+    path("records/<int:pk>/", views.record_detail, name="record"),
+    path("lists/<slug:slug>/", views.list_view, name="list"),
 ]

@@ -353,6 +353,9 @@ WORDING = {
     ],
 }
 
+# Licences, red lists and commitments are not penalty decisions: their documents say so.
+VALIDITY_PREFIX = {"licence": "许准字", "red_list": "信评字", "commitment": "信诺字"}
+
 DECISION_PREFIX = {
     "samr": "市监处罚",
     "tax": "税稽罚",

@@ -20,7 +20,7 @@ from disclosure.models import CatalogItem, CreditRecord, Department, Entity, Ent
 from disclosure.rules import VALIDITY_CATEGORIES, add_months
 
 from . import names
-from .catalog import CATALOG, DECISION_PREFIX, DEPARTMENTS, SHARED_ONLY, WORDING
+from .catalog import CATALOG, DECISION_PREFIX, DEPARTMENTS, SHARED_ONLY, VALIDITY_PREFIX, WORDING
 
 STAFF_GROUP = "Department staff"
 STAFF_PERMISSIONS = [
@@ -233,10 +233,10 @@ class DemoSeeder:
         raise RuntimeError("no valid identity number drawn in 1000 attempts")
 
     # -- records --------------------------------------------------------------------------
-    def decision_number(self, department: Department, year: int) -> str:
+    def decision_number(self, department: Department, item: CatalogItem, year: int) -> str:
         key = f"{department.code}-{year}"
         self.decision_counter[key] = self.decision_counter.get(key, 0) + 1
-        prefix = DECISION_PREFIX[department.code]
+        prefix = VALIDITY_PREFIX.get(item.category) or DECISION_PREFIX[department.code]
         return f"{prefix}〔{year}〕{self.decision_counter[key]:04d}号"
 
     def records(self, entities, items, departments) -> int:
@@ -288,7 +288,7 @@ class DemoSeeder:
             department=department,
             entity=entity,
             catalog_item=item,
-            decision_number=self.decision_number(department, decided.year),
+            decision_number=self.decision_number(department, item, decided.year),
             decision_date=decided,
             facts=facts,
             legal_basis_cited=basis,

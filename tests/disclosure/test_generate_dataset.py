@@ -45,7 +45,9 @@ def test_generated_entities_are_searchable_with_exact_counts(db, frozen_today):
     call_command("generate_dataset", "--entities", "400", "--records", "10", stdout=io.StringIO())
     assert FormerName.objects.exists()
     for entity in Entity.objects.order_by("id")[:40]:
-        expected = search.index_terms([entity.name, *sorted(entity.former_names.values_list("name", flat=True))])
+        expected = search.index_terms(
+            [entity.name, *sorted(entity.former_names.values_list("name", flat=True))]
+        )
         assert entity.indexed_names[0] == entity.name
         assert set(entity.grams.values_list("gram", "in_current")) == set(expected.postings.items())
     for query in ["有限", "公", "科技有限", "便利店"]:
