@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo messages bench clean
+.PHONY: install run test lint migrate demo messages screenshots bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lint: install
 messages: install
 	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore '.venv/*' --ignore 'var/*'
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv'
+
+screenshots: install
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/browser
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

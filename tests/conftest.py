@@ -50,4 +50,5 @@ def _static_files_without_collectstatic(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.WHITENOISE_USE_FINDERS = True
+    settings.STATIC_ROOT = None
     settings.WHITENOISE_AUTOREFRESH = True

@@ -134,7 +134,7 @@ def test_entity_page_groups_records_by_category(client, entity, penalty, english
     assert profile.on_serious_dishonesty_list is True
     body = response.content.decode()
     assert "On a serious-dishonesty list" in body
-    assert "Repair can be applied for since 2026-09-16." in body
+    assert "Credit repair open since 2026-09-16." in body
     assert "from 2026-06-15 to 2027-06-15" in body
 
 
