@@ -510,15 +510,16 @@ class RecordEvent(models.Model):
 class NameGram(models.Model):
     """Search postings: entity ``entity`` has the 1- or 2-character ``gram`` in its current
     name (``in_current``) or only in a former name. Exact for 1- and 2-character queries;
-    the candidates for longer ones. Maintained by ``disclosure.search``."""
+    the candidates for longer ones. Maintained by ``disclosure.search``.
 
+    Keyed by (gram, entity), with no surrogate id: the key's index is the one every search
+    reads. The foreign key is not a database constraint: the rows are derived data, rebuilt
+    from the names, and tens of millions of constraint checks would dominate bulk loads."""
+
+    pk = models.CompositePrimaryKey("gram", "entity")
     gram = models.CharField(max_length=2)
-    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="grams")
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="grams", db_constraint=False)
     in_current = models.BooleanField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["gram", "entity"], name="namegram_unique")]
-        indexes = [models.Index(fields=["entity"], name="namegram_entity")]
 
     def __str__(self):
         return f"{self.gram} → {self.entity_id}"

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from . import identity
@@ -21,6 +21,16 @@ PUBLIC_LISTS = {
     "red": (Category.RED_LIST,),
     "abnormal-operation": (Category.ABNORMAL_OPERATION,),
 }
+
+
+def entities_with_version() -> QuerySet[Entity]:
+    """Entities annotated with what their page's validators need, in the same query: when
+    any of their records last changed, and how many records they have."""
+    records = CreditRecord.objects.filter(entity=OuterRef("pk")).order_by().values("entity")
+    return Entity.objects.annotate(
+        records_changed_at=Subquery(records.annotate(latest=Max("updated_at")).values("latest")),
+        records_count=Subquery(records.annotate(n=Count("id")).values("n")),
+    )
 
 
 def entity_by_code(code: str) -> Entity | None:
@@ -72,7 +82,8 @@ def entity_profile(entity: Entity, *, on: dt.date | None = None) -> EntityProfil
     categories = set(by_category)
     return EntityProfile(
         entity=entity,
-        former_names=list(entity.former_names.all()),
+        # The search index keeps the names: most entities have no former name, and no query.
+        former_names=list(entity.former_names.all()) if len(entity.indexed_names) > 1 else [],
         groups=groups,
         record_count=len(records),
         on_serious_dishonesty_list=bool(
@@ -91,11 +102,15 @@ def entity_version(entity: Entity, *, on: dt.date | None = None) -> tuple[str, d
     or any of its records changes (a withdrawn record included), and at midnight, when records
     may lapse: Last-Modified is never before the start of today."""
     on = on or timezone.localdate()
-    latest = CreditRecord.objects.filter(entity=entity).aggregate(latest=Max("updated_at"), count=Count("id"))
+    if hasattr(entity, "records_changed_at"):
+        latest = {"latest": entity.records_changed_at, "count": entity.records_count or 0}
+    else:
+        latest = CreditRecord.objects.filter(entity=entity).aggregate(
+            latest=Max("updated_at"), count=Count("id")
+        )
     modified = max(filter(None, [entity.updated_at, latest["latest"], _start_of(on)]))
-    token = (
-        f"{entity.pk}:{entity.updated_at.isoformat()}:{latest['latest']}:{latest['count']}:{on.isoformat()}"
-    )
+    names = "|".join(entity.indexed_names)
+    token = f"{entity.pk}:{entity.updated_at.isoformat()}:{latest['latest']}:{latest['count']}:{on}:{names}"
     return hashlib.sha256(token.encode()).hexdigest()[:32], modified
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from django_ratelimit.decorators import ratelimit
@@ -104,12 +107,22 @@ def search_view(request):
     return render(request, "disclosure/search.html", context)
 
 
+PAGE_CACHE_SECONDS = 600
+
+
 def _profile_response(request, entity: Entity):
+    """An entity's page. The rendered page is cached under its ETag, which changes with
+    every change to the entity or its records and at midnight: a cached page is never stale."""
     etag, modified = selectors.entity_version(entity)
 
     def render_page():
-        profile = selectors.entity_profile(entity)
-        return render(request, "disclosure/entity.html", {"profile": profile, "entity": entity})
+        key = f"page:entity:{etag}:{get_language()}"
+        html = cache.get(key)
+        if html is None:
+            profile = selectors.entity_profile(entity)
+            html = render_to_string("disclosure/entity.html", {"profile": profile, "entity": entity}, request)
+            cache.set(key, html, PAGE_CACHE_SECONDS)
+        return HttpResponse(html)
 
     return _conditional(request, render_page, etag=etag, last_modified=modified)
 
@@ -120,14 +133,14 @@ def entity_detail(request, code):
     canonical = uscc.normalize(code)
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
-    entity = get_object_or_404(Entity, code=code)
+    entity = get_object_or_404(selectors.entities_with_version(), code=code)
     return _profile_response(request, entity)
 
 
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def person_detail(request, pk):
-    entity = get_object_or_404(Entity, pk=pk, kind=EntityKind.NATURAL_PERSON)
+    entity = get_object_or_404(selectors.entities_with_version(), pk=pk, kind=EntityKind.NATURAL_PERSON)
     return _profile_response(request, entity)
 
 

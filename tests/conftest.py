@@ -52,3 +52,13 @@ def _static_files_without_collectstatic(settings):
     settings.WHITENOISE_USE_FINDERS = True
     settings.STATIC_ROOT = None
     settings.WHITENOISE_AUTOREFRESH = True
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters and cached pages do not carry over from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -190,8 +190,7 @@ class DatasetGenerator:
                 self.gram_counts[gram][0] += 1
             for gram in terms.any_name:
                 self.gram_counts[gram][1] += 1
-            for gram, in_current in terms.postings.items():
-                yield (gram, entity_id, in_current)
+            yield from ((gram, entity_id, in_current) for gram, in_current in terms.postings.items())
 
     def add_gram_counts(self) -> None:
         """Add the tallied counts to the table (rows may exist from earlier data)."""
@@ -203,8 +202,21 @@ class DatasetGenerator:
         )
         started = time.monotonic()
         with connection.cursor() as cursor:
-            for at in range(0, len(rows), self.batch):
-                cursor.executemany(sql, rows[at : at + self.batch])
+            if connection.vendor == "postgresql":
+                cursor.execute("DROP TABLE IF EXISTS gram_delta")
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE gram_delta (gram varchar(4), current integer, any_name integer) "
+                    "ON COMMIT DROP"
+                )
+                with cursor.connection.cursor().copy("COPY gram_delta FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(
+                    sql.replace("VALUES (%s, %s, %s)", "SELECT gram, current, any_name FROM gram_delta")
+                )
+            else:
+                for at in range(0, len(rows), self.batch):
+                    cursor.executemany(sql, rows[at : at + self.batch])
         self.progress(f"  gram counts: {len(rows):,} in {time.monotonic() - started:.0f}s")
 
     # -- records --------------------------------------------------------------------------
@@ -220,6 +232,8 @@ class DatasetGenerator:
         weights = [1 if item.category in VALIDITY_CATEGORIES else 3 for item in items]
         now = self.now.isoformat()
         low, high = entity_ids
+        # Many records share an item and a decision date: compute each combination once.
+        periods_cache: dict[tuple, tuple] = {}
         for offset in range(self.record_count):
             record_id = first_id + offset
             item = rng.choices(items, weights)[0]
@@ -229,14 +243,18 @@ class DatasetGenerator:
             if item.category in VALIDITY_CATEGORIES:
                 valid_from = decided
                 valid_until = add_months(decided, 12 * rng.choice([1, 2, 3, 5])) - dt.timedelta(days=1)
-            severity, rule_set, periods = services.compute_periods(
-                item=item,
-                severity="",
-                decision_date=decided,
-                valid_from=valid_from,
-                valid_until=valid_until,
-                rule_sets=rule_sets,
-            )
+            key = (item.pk, decided, valid_until)
+            computed = periods_cache.get(key)
+            if computed is None:
+                computed = periods_cache[key] = services.compute_periods(
+                    item=item,
+                    severity="",
+                    decision_date=decided,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                    rule_sets=rule_sets,
+                )
+            severity, rule_set, periods = computed
             department = departments[item.provider_id]
             number = f"{DECISION_PREFIX.get(department.code, 'G')}〔{decided.year}〕G{record_id:09d}号"
             yield (

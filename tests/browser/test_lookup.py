@@ -13,8 +13,12 @@ D = dt.date
 
 @pytest.fixture
 def published(frozen_today, shipped_rule_sets):
-    department = DepartmentFactory(name="北京市市场监督管理局", name_en="Beijing Administration for Market Regulation")
-    penalty = CatalogItemFactory(provider=department, name="市场监管行政处罚", name_en="Market regulation penalty")
+    department = DepartmentFactory(
+        name="北京市市场监督管理局", name_en="Beijing Administration for Market Regulation"
+    )
+    penalty = CatalogItemFactory(
+        provider=department, name="市场监管行政处罚", name_en="Market regulation penalty"
+    )
     serious = CatalogItemFactory(
         provider=department,
         name="严重违法失信名单",
@@ -74,8 +78,7 @@ def test_two_character_name_search_open_entity_switch_language_open_record(page,
     assert page.locator(".banner.danger").is_visible()
     assert page.locator(".category-index a").all_inner_texts() == ["行政处罚 1", "严重失信主体名单 1"]
 
-    page.get_by_label("语言").select_option("en")
-    page.get_by_role("button", name="切换").click()
+    page.get_by_role("link", name="English").click()
     page.wait_for_url("**/en/entities/91110000600037341L/")
     assert page.locator(".entity-fields dt").first.inner_text() == "Unified Social Credit Code"
     screenshot(page, "entity-en")

@@ -1,7 +1,6 @@
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from disclosure import services
@@ -10,13 +9,6 @@ from disclosure.rules import Category, Severity
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory
 
 D = dt.date
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -148,9 +140,19 @@ def test_entity_code_in_the_url_is_canonicalised(client, entity):
 def test_entity_page_query_count_is_pinned(client, entity, frozen_today, django_assert_num_queries, records):
     for _ in range(records):
         CreditRecordFactory(entity=entity, decision_date=D(2026, 6, 15))
-    with django_assert_num_queries(4):  # entity, version, records, former names
+    with django_assert_num_queries(2):  # the entity with its version, its records
         response = client.get("/entities/91110000600037341L/")
     assert response.context["profile"].record_count == records
+    with django_assert_num_queries(1):  # rendered before: the page comes from the cache
+        cached = client.get("/entities/91110000600037341L/")
+    assert cached.content == response.content
+
+
+def test_entity_with_former_names_reads_them(client, entity, frozen_today, django_assert_num_queries):
+    services.entity_add_former_name(entity=entity, name="北京华为网络技术有限公司", changed_on=D(2019, 3, 1))
+    with django_assert_num_queries(3):
+        response = client.get("/entities/91110000600037341L/")
+    assert [f.name for f in response.context["profile"].former_names] == ["北京华为网络技术有限公司"]
 
 
 def test_entity_page_validators_and_304(client, entity, penalty):
@@ -263,10 +265,14 @@ def test_both_languages_and_the_switch(client, entity, penalty):
     assert "统一社会信用代码" in zh.content.decode()
     assert "Unified Social Credit Code" in en.content.decode()
     assert zh["ETag"] != en["ETag"] or zh.content != en.content
-    response = client.post("/i18n/setlang/", {"language": "en", "next": "/entities/91110000600037341L/"})
-    assert response.status_code == 302
-    assert response["Location"] == "/en/entities/91110000600037341L/"
-    assert client.cookies["django_language"].value == "en"
+    links = {link["code"]: link["url"] for link in zh.context["language_links"]}
+    assert links == {"zh-hans": "/entities/91110000600037341L/", "en": "/en/entities/91110000600037341L/"}
+    back = {link["code"]: link["url"] for link in en.context["language_links"]}
+    assert back["zh-hans"] == "/entities/91110000600037341L/"
+    search = client.get("/en/search/", {"q": "华为", "page": "1"})
+    assert {link["code"]: link["url"] for link in search.context["language_links"]}["zh-hans"] == (
+        "/search/?q=%E5%8D%8E%E4%B8%BA&page=1"
+    )
 
 
 def test_robots_txt_keeps_crawlers_off_search(client):
