@@ -41,5 +41,11 @@ messages: install
 screenshots: install
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/browser
 
+# Benchmarks: see bench/README.md. DATABASE_URL must point at PostgreSQL.
+bench: install
+	$(BIN)/python manage.py generate_dataset --entities 1000000 --records 3000000
+	$(BIN)/python bench/lookup.py
+	$(BIN)/python bench/search.py
+
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
