@@ -2,14 +2,32 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from disclosure.api import errors as api_errors
 from disclosure.views import robots_txt
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("robots.txt", robots_txt),
+    path("api/v1/", include("disclosure.api.urls")),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("", include("disclosure.urls")),
     prefix_default_language=False,
 )
+
+
+def handler404(request, exception):
+    if request.path.startswith("/api/"):
+        return api_errors.json_not_found(request, exception)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return api_errors.json_server_error(request)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,72 @@
+"""Every error on an API URL is JSON: a type, a human message, and the field at fault."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+TYPES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    410: "gone",
+    429: "throttled",
+    500: "server_error",
+}
+
+
+def error_body(status_code: int, message: str, field: str | None = None, fields: dict | None = None) -> dict:
+    body = {"type": TYPES.get(status_code, "error"), "message": str(message), "field": field}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            key: [str(item) for item in (value if isinstance(value, list) else [value])]
+            for key, value in detail.items()
+        }
+    return {}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real server error: Django's handler500 answers (in JSON for API URLs)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        field = next(iter(fields), None)
+        message = fields[field][0] if field else " ".join(str(d) for d in exc.detail)
+        if field == "non_field_errors":
+            field = None
+        response.data = error_body(response.status_code, message, field, fields)
+    else:
+        response.data = error_body(response.status_code, exc.detail if hasattr(exc, "detail") else exc)
+    return response
+
+
+def gone(message: str | None = None) -> Response:
+    return Response(
+        error_body(410, message or _("This record is no longer published.")), status=status.HTTP_410_GONE
+    )
+
+
+def json_not_found(request, exception=None):
+    return JsonResponse(error_body(404, _("There is nothing at this address.")), status=404)
+
+
+def json_server_error(request):
+    return JsonResponse(
+        error_body(500, _("Something went wrong on our side. Please try again later.")), status=500
+    )

@@ -1,0 +1,114 @@
+"""The public API: the same content as the pages, from the same selectors, rate limited
+like them. No key needed."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view, throttle_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+
+from disclosure import divisions, search, selectors, uscc
+from disclosure.models import CreditRecord, EntityKind
+from disclosure.rules import Category
+
+from .errors import gone
+from .serializers import EntitySerializer, RecordSerializer, SearchHitSerializer
+
+
+class PublicThrottle(AnonRateThrottle):
+    """Per-client limit, like the pages'; off where the pages' limits are off."""
+
+    scope = "public"
+
+    def allow_request(self, request, view):
+        if not settings.RATELIMIT_ENABLE:
+            return True
+        return super().allow_request(request, view)
+
+
+def _entity_or_404(code: str):
+    try:
+        canonical = uscc.validate(code)
+    except DjangoValidationError as exc:
+        raise ValidationError({"code": exc.messages}) from None
+    return get_object_or_404(selectors.entities_with_version(), code=canonical)
+
+
+class SearchQuery(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=100, help_text="A name fragment of any length (1 character or more)."
+    )
+    kind = serializers.ChoiceField(choices=EntityKind.choices, required=False)
+    province = serializers.ChoiceField(choices=[], required=False, help_text="Two-digit province code.")
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    page = serializers.IntegerField(min_value=1, required=False, default=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["province"].choices = divisions.provinces()
+
+
+class SearchPage(serializers.Serializer):
+    query = serializers.CharField()
+    total = serializers.IntegerField(help_text="The exact number of entities found.")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = SearchHitSerializer(many=True)
+
+
+@extend_schema(parameters=[SearchQuery], responses=SearchPage, summary="Search entities by name")
+@api_view(["GET"])
+@throttle_classes([PublicThrottle])
+def entity_search(request):
+    params = SearchQuery(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    data = params.validated_data
+    filters = search.Filters(
+        kind=data.get("kind", ""), province=data.get("province", ""), category=data.get("category", "")
+    )
+    page = search.search(data["q"], page=data["page"], filters=filters)
+    return Response(
+        {
+            "query": data["q"],
+            "total": page.total,
+            "page": page.page,
+            "pages": page.pages,
+            "results": SearchHitSerializer(page.hits, many=True).data,
+        }
+    )
+
+
+@extend_schema(responses=EntitySerializer, summary="An entity by its Unified Social Credit Code")
+@api_view(["GET"])
+@throttle_classes([PublicThrottle])
+def entity_detail(request, code):
+    return Response(EntitySerializer(_entity_or_404(code)).data)
+
+
+@extend_schema(responses=RecordSerializer(many=True), summary="The records disclosed today about an entity")
+@api_view(["GET"])
+@throttle_classes([PublicThrottle])
+def entity_records(request, code):
+    entity = _entity_or_404(code)
+    records = selectors.entity_disclosed_records(entity=entity)
+    return Response(RecordSerializer(records, many=True).data)
+
+
+@extend_schema(responses={200: RecordSerializer, 410: None}, summary="A record; 410 once no longer disclosed")
+@api_view(["GET"])
+@throttle_classes([PublicThrottle])
+def record_detail(request, pk):
+    record = (
+        CreditRecord.objects.disclosed()
+        .select_related("entity", "catalog_item", "department")
+        .filter(pk=pk)
+        .first()
+    )
+    if record is None:
+        get_object_or_404(CreditRecord.objects.only("pk"), pk=pk)
+        return gone()
+    return Response(RecordSerializer(record).data)
