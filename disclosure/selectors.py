@@ -43,6 +43,26 @@ def person_by_identity_number(number: str) -> Entity | None:
     ).first()
 
 
+class RecordGone(Exception):
+    """The record exists but is no longer disclosed: answer 410, and say nothing else."""
+
+
+def public_record(pk: int) -> CreditRecord:
+    """A disclosed record, for its page and its API answer; ``RecordGone`` when it exists but
+    is not disclosed any more, ``CreditRecord.DoesNotExist`` when it never did."""
+    record = (
+        CreditRecord.objects.disclosed()
+        .select_related("entity", "catalog_item", "department")
+        .filter(pk=pk)
+        .first()
+    )
+    if record is None:
+        if CreditRecord.objects.filter(pk=pk).exists():
+            raise RecordGone(pk)
+        raise CreditRecord.DoesNotExist(pk)
+    return record
+
+
 def entity_disclosed_records(*, entity: Entity, on: dt.date | None = None) -> QuerySet[CreditRecord]:
     return (
         CreditRecord.objects.disclosed(on=on)

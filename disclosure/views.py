@@ -147,15 +147,11 @@ def person_detail(request, pk):
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def record_detail(request, pk):
-    record = (
-        CreditRecord.objects.disclosed()
-        .select_related("entity", "catalog_item", "department")
-        .filter(pk=pk)
-        .first()
-    )
-    if record is None:
-        if not CreditRecord.objects.filter(pk=pk).exists():
-            raise Http404
+    try:
+        record = selectors.public_record(pk)
+    except CreditRecord.DoesNotExist:
+        raise Http404 from None
+    except selectors.RecordGone:
         # No longer published: say so, and nothing else (not why, not what it said).
         response = render(request, "disclosure/record_gone.html", status=410)
         patch_cache_control(response, no_cache=True)

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, throttle_classes
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
@@ -102,13 +102,10 @@ def entity_records(request, code):
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def record_detail(request, pk):
-    record = (
-        CreditRecord.objects.disclosed()
-        .select_related("entity", "catalog_item", "department")
-        .filter(pk=pk)
-        .first()
-    )
-    if record is None:
-        get_object_or_404(CreditRecord.objects.only("pk"), pk=pk)
+    try:
+        record = selectors.public_record(pk)
+    except CreditRecord.DoesNotExist:
+        raise NotFound from None
+    except selectors.RecordGone:
         return gone()
     return Response(RecordSerializer(record).data)

@@ -9,16 +9,6 @@ from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFacto
 D = dt.date
 
 
-@pytest.fixture
-def entity(db):
-    return EntityFactory(name="北京华为数字技术有限公司", code="91110000600037341L")
-
-
-@pytest.fixture
-def penalty(entity, frozen_today):
-    return CreditRecordFactory(entity=entity, decision_date=D(2026, 6, 15), outcome="罚款人民币五万元")
-
-
 def test_entity_by_code(client, entity):
     response = client.get("/api/v1/entities/91110000600037341L/")
     assert response.status_code == 200
