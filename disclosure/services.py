@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -141,7 +141,23 @@ def _snapshot(record: CreditRecord) -> dict:
     return {name: _json_value(getattr(record, name)) for name in (*STATED_FIELDS, *COMPUTED_FIELDS, "status")}
 
 
+# Any constant: the key of the PostgreSQL advisory lock that orders event writers.
+EVENT_ORDER_LOCK = 0x637265646974  # "credit"
+
+
+def lock_event_order() -> None:
+    """Make event ids follow commit order: the writer holds this lock from its first event to
+    its commit, so no transaction can commit an event with a lower id after one with a
+    higher id became visible. A consumer reading the log by id then never skips an event.
+    (SQLite gets the same from its single writer: transactions take the write lock when they
+    begin.) Call inside the transaction, before writing events."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_ORDER_LOCK])
+
+
 def _write_event(*, record, kind, actor, reason="", reference="", changes=None, effective_on=None):
+    lock_event_order()
     return RecordEvent.objects.create(
         record=record,
         kind=kind,
@@ -405,6 +421,7 @@ def records_record_expiries(*, on: dt.date | None = None, batch_size: int = 2000
             if claimed != len(ids):
                 raise RuntimeError("expiry claim lost a race despite row locks")
             now = timezone.now()
+            lock_event_order()
             RecordEvent.objects.bulk_create(
                 RecordEvent(
                     record_id=record_id,

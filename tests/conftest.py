@@ -62,3 +62,18 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def shipped_rule_sets(transactional_db):
+    """Transactional tests start from a flushed database, without what data migrations
+    wrote: put the shipped rule sets back with the migration's own code."""
+    import importlib
+
+    from django.apps import apps
+
+    from disclosure.models import DisclosureRuleSet
+
+    if not DisclosureRuleSet.objects.exists():
+        migration = importlib.import_module("disclosure.migrations.0002_rule_sets_and_event_guard")
+        migration.load_rule_sets(apps, None)

@@ -379,6 +379,7 @@ class DatasetGenerator:
     def created_events(self, first_record: int) -> None:
         """One ``created`` event per new record, in record order, written by the database."""
         started = time.monotonic()
+        services.lock_event_order()
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO disclosure_recordevent (record_id, kind, occurred_at, effective_on, actor_label,"
