@@ -209,7 +209,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_RATES": {"public": env_str("API_RATE_LIMIT", "300/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "public": env_str("API_RATE_LIMIT", "300/min"),
+        "agency": env_str("AGENCY_RATE_LIMIT", "600/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Public credit disclosure API",

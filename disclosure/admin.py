@@ -2,12 +2,15 @@
 inside its business scope; superusers see everything. Writes go through the services."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from . import search, services
+from . import agencies, search, services
 from .models import (
+    Agency,
+    AgencyCall,
+    AgencyKey,
     CatalogItem,
     CreditRecord,
     Department,
@@ -272,4 +275,65 @@ class RecordEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AgencyKeyInline(admin.TabularInline):
+    model = AgencyKey
+    extra = 0
+    can_delete = False
+    fields = ["prefix", "label", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False  # keys are issued with the action, so the key can be shown once
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "active", "contact_email"]
+    search_fields = ["code", "name"]
+    inlines = [AgencyKeyInline]
+    actions = ["issue_key"]
+
+    @admin.action(description=_("Issue a new API key (shown once)"), permissions=["change"])
+    def issue_key(self, request, queryset):
+        for agency in queryset:
+            _key, raw = agencies.agency_key_issue(agency=agency, actor=request.user)
+            self.message_user(
+                request,
+                _("New API key for %(agency)s — copy it now, it will not be shown again: %(key)s")
+                % {"agency": agency.name, "key": raw},
+                messages.WARNING,
+            )
+
+
+@admin.register(AgencyKey)
+class AgencyKeyAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "agency", "label", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["agency"]
+    readonly_fields = ["agency", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    fields = ["agency", "prefix", "label", "created_at", "created_by", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
+    def revoke(self, request, queryset):
+        for key in queryset:
+            agencies.agency_key_revoke(key=key)
+        self.message_user(request, _("Revoked: they stop working at once."), messages.SUCCESS)
+
+
+@admin.register(AgencyCall)
+class AgencyCallAdmin(admin.ModelAdmin):
+    list_display = ["at", "agency", "key", "method", "endpoint", "status"]
+    list_filter = ["agency", "status"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -535,3 +535,76 @@ class NameGramCount(models.Model):
 
     def __str__(self):
         return f"{self.gram}: {self.current}/{self.any_name}"
+
+
+class Agency(models.Model):
+    """A credit service agency authorized to keep a copy of the disclosed records."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    active = models.BooleanField(
+        _("authorized"), default=True, help_text=_("Unticked: every key of the agency stops working at once.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("credit service agency")
+        verbose_name_plural = _("credit service agencies")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    # What DRF asks of request.user.
+    is_authenticated = True
+    is_anonymous = False
+
+
+class AgencyKey(models.Model):
+    """An API key: shown once when issued, stored only as its SHA-256 digest."""
+
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="keys", verbose_name=_("agency")
+    )
+    prefix = models.CharField(_("key prefix"), max_length=12, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.agency})"
+
+
+class AgencyCall(models.Model):
+    """One call of an agency endpoint: which agency, with which key, what, when, answered how."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="calls")
+    key = models.ForeignKey(AgencyKey, on_delete=models.SET_NULL, null=True, related_name="calls")
+    method = models.CharField(max_length=8)
+    endpoint = models.CharField(max_length=300)
+    status = models.PositiveSmallIntegerField()
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("agency call")
+        verbose_name_plural = _("agency calls")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.agency_id} {self.method} {self.endpoint} {self.status}"

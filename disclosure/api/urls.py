@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import views
+from . import agency, views
 
 app_name = "api"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("entities/<str:code>/", views.entity_detail, name="entity"),
     path("entities/<str:code>/records/", views.entity_records, name="entity-records"),
     path("records/<int:pk>/", views.record_detail, name="record"),
+    path("agency/", agency.Whoami.as_view(), name="agency"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

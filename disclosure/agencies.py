@@ -1,0 +1,57 @@
+"""Writes for credit service agencies: issuing and revoking API keys, logging calls."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Agency, AgencyCall, AgencyKey
+
+KEY_PREFIX_LENGTH = 8
+
+
+def digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@transaction.atomic
+def agency_key_issue(*, agency: Agency, actor, label: str = "") -> tuple[AgencyKey, str]:
+    """A new key for the agency. Returns the key row and the key itself, which is shown to
+    staff this once and never stored (only its SHA-256 digest is)."""
+    prefix = secrets.token_hex(KEY_PREFIX_LENGTH // 2)
+    raw = f"cc_{prefix}_{secrets.token_urlsafe(32)}"
+    key = AgencyKey.objects.create(
+        agency=agency, prefix=prefix, digest=digest(raw), label=label, created_by=actor
+    )
+    return key, raw
+
+
+def agency_key_revoke(*, key: AgencyKey) -> AgencyKey:
+    """Stop a key working, at once; compare-and-swap, so a second revocation changes nothing."""
+    AgencyKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key.refresh_from_db()
+    return key
+
+
+def agency_key_authenticate(raw_key: str) -> AgencyKey | None:
+    """The live key matching ``raw_key`` (an active agency's, not revoked), or None."""
+    parts = raw_key.split("_", 2)  # the secret part may itself contain "_"
+    if len(parts) != 3 or parts[0] != "cc":
+        return None
+    key = AgencyKey.objects.select_related("agency").filter(prefix=parts[1]).first()
+    if key is None or not secrets.compare_digest(key.digest, digest(raw_key)):
+        return None
+    if key.revoked_at is not None or not key.agency.active:
+        return None
+    return key
+
+
+def agency_call_log(*, key: AgencyKey, method: str, endpoint: str, status: int) -> None:
+    now = timezone.now()
+    AgencyCall.objects.create(
+        agency_id=key.agency_id, key=key, method=method, endpoint=endpoint, status=status, at=now
+    )
+    AgencyKey.objects.filter(pk=key.pk).update(last_used_at=now)
