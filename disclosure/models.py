@@ -427,6 +427,13 @@ class CreditRecord(models.Model):
                 name="record_disclosed_end",
             ),
             models.Index(fields=["-decision_date", "-id"], name="record_newest"),
+            # Records whose period ended and whose expiry event is not written yet: a handful
+            # on any day, so checking for them on every feed poll costs nothing.
+            models.Index(
+                fields=["disclosure_end"],
+                condition=Q(status="disclosed", expiry_recorded_on__isnull=True),
+                name="record_expiry_due",
+            ),
         ]
 
     def __str__(self):

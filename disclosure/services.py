@@ -391,7 +391,9 @@ def record_supersede(*, record: CreditRecord, actor, reason: str, changes: dict)
     return replacement
 
 
-def records_record_expiries(*, on: dt.date | None = None, batch_size: int = 2000) -> int:
+def records_record_expiries(
+    *, on: dt.date | None = None, batch_size: int = 2000, max_batches: int | None = None
+) -> int:
     """Write an ``expired`` event for each disclosed record whose period ended before ``on``.
 
     Visibility never waits for this (``disclosed()`` compares dates); the events are there
@@ -400,7 +402,9 @@ def records_record_expiries(*, on: dt.date | None = None, batch_size: int = 2000
     """
     on = on or timezone.localdate()
     written = 0
-    while True:
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
         with transaction.atomic():
             batch = list(
                 CreditRecord.objects.select_for_update(skip_locked=True)
@@ -435,6 +439,7 @@ def records_record_expiries(*, on: dt.date | None = None, batch_size: int = 2000
                 for record_id, end in batch
             )
             written += len(batch)
+    return written
 
 
 def entity_build(

@@ -1,15 +1,20 @@
 """Agency endpoints: API key authentication, per-agency throttling, every call logged."""
 
+import csv
+from itertools import chain
+
 from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from disclosure import agencies
+from disclosure import agencies, feed
 from disclosure.models import Agency
 
 
@@ -96,3 +101,102 @@ class Whoami(AgencyView):
     )
     def get(self, request):
         return Response({"code": request.user.code, "name": request.user.name})
+
+
+class Changes(AgencyView):
+    """The change feed, in commit order, from any cursor."""
+
+    @extend_schema(
+        summary="Record events after a cursor, in commit order",
+        parameters=[
+            OpenApiParameter("after", int, description="The last cursor applied (0 to start)."),
+            OpenApiParameter("limit", int, description=f"At most this many events (1 to {feed.MAX_LIMIT})."),
+        ],
+    )
+    def get(self, request):
+        after = _int_param(request, "after", 0, minimum=0)
+        limit = _int_param(request, "limit", 1000, minimum=1, maximum=feed.MAX_LIMIT)
+        today = timezone.localdate()
+        feed.ensure_expiries_recorded(today)
+        latest = feed.latest_cursor()
+        etag = f'"{after}-{limit}-{latest}-{today.isoformat()}"'
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
+        if latest <= after:
+            body = {"events": [], "next": after, "has_more": False}
+        else:
+            body = feed.changes(after=after, limit=limit, today=today)
+        return Response(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+def _int_param(request, name, default, *, minimum=None, maximum=None) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise exceptions.ValidationError({name: [_("Enter a whole number.")]}) from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise exceptions.ValidationError(
+            {name: [_("Out of range: %(min)s to %(max)s.") % {"min": minimum, "max": maximum or "∞"}]}
+        )
+    return value
+
+
+SNAPSHOT_COLUMNS = [
+    "id", "entity", "entity_name", "catalog_item", "category", "department", "decision_number", "decision_date",
+    "facts", "legal_basis_cited", "outcome", "penalty_amount", "severity", "valid_from", "valid_until",
+    "disclosure_start", "disclosure_end", "earliest_repair_on", "version",
+]  # fmt: skip
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+class Snapshot(AgencyView):
+    """Every disclosed record, streamed, with the cursor to follow the feed from."""
+
+    @extend_schema(summary="Every disclosed record (NDJSON or CSV) with its feed cursor")
+    def get(self, request, fmt):
+        cursor_id, documents = feed.snapshot()
+        if fmt == "csv":
+            writer = csv.writer(_Echo())
+            lines = chain(
+                [writer.writerow(SNAPSHOT_COLUMNS)],
+                (writer.writerow([_csv_value(doc[c]) for c in SNAPSHOT_COLUMNS]) for doc in documents),
+            )
+            response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        else:
+            header = feed.to_json_line({"cursor": cursor_id, "as_of": timezone.localdate().isoformat()})
+            lines = chain([header], (feed.to_json_line(doc) for doc in documents))
+            response = StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
+        response["X-Feed-Cursor"] = str(cursor_id)
+        response["Content-Disposition"] = f'attachment; filename="snapshot-{cursor_id}.{fmt}"'
+        return response
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+class Digest(AgencyView):
+    """Count and hash of the disclosed set, to find where a copy differs."""
+
+    @extend_schema(
+        summary="Count and hash of the disclosed set, overall, per bucket of ids or per entity",
+        parameters=[
+            OpenApiParameter("bucket_size", int, description="Also give each bucket of this many ids."),
+            OpenApiParameter("entity", str, description="Only this entity's records (its code)."),
+        ],
+    )
+    def get(self, request):
+        bucket_size = _int_param(request, "bucket_size", 0, minimum=0, maximum=10_000_000) or None
+        entity = request.query_params.get("entity") or None
+        return Response(feed.digest(bucket_size=bucket_size, entity_code=entity))

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import agency, views
@@ -11,6 +11,9 @@ urlpatterns = [
     path("entities/<str:code>/records/", views.entity_records, name="entity-records"),
     path("records/<int:pk>/", views.record_detail, name="record"),
     path("agency/", agency.Whoami.as_view(), name="agency"),
+    path("changes/", agency.Changes.as_view(), name="changes"),
+    re_path(r"^snapshot\.(?P<fmt>ndjson|csv)$", agency.Snapshot.as_view(), name="snapshot"),
+    path("digest/", agency.Digest.as_view(), name="digest"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

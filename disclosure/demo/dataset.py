@@ -321,6 +321,7 @@ class DatasetGenerator:
                 "records",
             )
             self.created_events(first_record)
+            self.expired_events(first_record)
             self.reset_sequences()
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -389,6 +390,29 @@ class DatasetGenerator:
                 [EventKind.CREATED, first_record],
             )
             self.progress(f"  events: {cursor.rowcount:,} in {time.monotonic() - started:.0f}s")
+
+    def expired_events(self, first_record: int) -> None:
+        """The new records whose period has already ended lapsed on their own day, as on a site
+        that has been running: their ``expired`` events are written, as the daily job would."""
+        started = time.monotonic()
+        next_day = (
+            "disclosure_end + 1" if connection.vendor == "postgresql" else "date(disclosure_end, '+1 day')"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO disclosure_recordevent (record_id, kind, occurred_at, effective_on, actor_label,"
+                " reason, reference, changes)"
+                f" SELECT id, %s, %s, {next_day}, 'system', '', '', '{{}}' FROM disclosure_creditrecord"
+                " WHERE id >= %s AND status = %s AND disclosure_end < %s ORDER BY disclosure_end, id",
+                [EventKind.EXPIRED, self.now, first_record, RecordStatus.DISCLOSED, self.as_of],
+            )
+            written = cursor.rowcount
+            cursor.execute(
+                "UPDATE disclosure_creditrecord SET expiry_recorded_on = %s"
+                " WHERE id >= %s AND status = %s AND disclosure_end < %s",
+                [self.as_of, first_record, RecordStatus.DISCLOSED, self.as_of],
+            )
+        self.progress(f"  expiry events: {written:,} in {time.monotonic() - started:.0f}s")
 
     def reset_sequences(self) -> None:
         if connection.vendor != "postgresql":

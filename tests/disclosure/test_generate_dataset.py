@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 
 from django.core.management import call_command
@@ -12,6 +13,12 @@ def test_generates_the_requested_rows_with_valid_codes_and_events(db, frozen_tod
     assert Entity.objects.count() == 300
     assert CreditRecord.objects.count() == 900
     assert RecordEvent.objects.filter(kind=EventKind.CREATED).count() == 900
+    lapsed = CreditRecord.objects.filter(disclosure_end__lt=dt.date(2026, 11, 28))
+    assert lapsed.count() > 0
+    assert RecordEvent.objects.filter(kind=EventKind.EXPIRED).count() == lapsed.count()
+    assert lapsed.filter(expiry_recorded_on=None).count() == 0
+    expired = RecordEvent.objects.filter(kind=EventKind.EXPIRED).select_related("record").first()
+    assert expired.effective_on == expired.record.disclosure_end + dt.timedelta(days=1)
     codes = list(Entity.objects.exclude(kind=EntityKind.NATURAL_PERSON).values_list("code", flat=True))
     assert [uscc.validate(code) for code in codes] == codes
     assert Entity.objects.filter(kind=EntityKind.NATURAL_PERSON, id_number_digest=None).count() == 0

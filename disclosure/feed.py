@@ -1,0 +1,215 @@
+"""What agencies pull to keep their copies identical to the site: the change feed, the
+snapshot and the digest. All three start from ``CreditRecord.objects.disclosed()`` and the
+record event log, so a copy holds exactly what the site shows, for exactly its period.
+
+- The feed serves record events in commit order (event ids follow commit order: see
+  ``services.lock_event_order``); the cursor is the last event id a consumer applied.
+- ``disclosed``/``updated`` events carry the record's current content while it is still
+  disclosed (a record withdrawn since is never replayed with its content); ``withdrawn``,
+  ``revoked`` and ``expired`` are tombstones: the record id, the reason, the time.
+- The snapshot is every currently disclosed record, read in one repeatable-read transaction
+  together with the feed cursor it is consistent with.
+- The digest is a count and an order-independent hash of (id, version) over the disclosed
+  set, overall, per bucket of ids or per entity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from . import services
+from .models import CreditRecord, DisclosureAttribute, EventKind, RecordEvent, RecordStatus
+
+FEED_KIND = {
+    EventKind.CREATED: "disclosed",
+    EventKind.REDISCLOSED: "disclosed",
+    EventKind.CORRECTED: "updated",
+    EventKind.WITHDRAWN: "withdrawn",
+    EventKind.REVOKED: "revoked",
+    EventKind.SUPERSEDED: "revoked",
+    EventKind.EXPIRED: "expired",
+}
+TOMBSTONES = {"withdrawn", "revoked", "expired"}
+MAX_LIMIT = 5000
+
+RECORD_FIELDS = (
+    "id", "entity__code", "entity__id_number_masked", "entity__name", "catalog_item__code", "catalog_item__category",
+    "department__code", "decision_number", "decision_date", "facts", "legal_basis_cited", "outcome",
+    "penalty_amount", "severity", "valid_from", "valid_until", "disclosure_start", "disclosure_end",
+    "earliest_repair_on", "updated_at",
+)  # fmt: skip
+
+
+def _json_default(value):
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value))
+
+
+def version_of(updated_at: dt.datetime) -> str:
+    """A record's version: its last change, to the microsecond, in UTC."""
+    return updated_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def record_document(row: dict) -> dict:
+    return {
+        "id": row["id"],
+        "entity": row["entity__code"] or row["entity__id_number_masked"],
+        "entity_name": row["entity__name"],
+        "catalog_item": row["catalog_item__code"],
+        "category": row["catalog_item__category"],
+        "department": row["department__code"],
+        "decision_number": row["decision_number"],
+        "decision_date": row["decision_date"],
+        "facts": row["facts"],
+        "legal_basis_cited": row["legal_basis_cited"],
+        "outcome": row["outcome"],
+        "penalty_amount": row["penalty_amount"],
+        "severity": row["severity"],
+        "valid_from": row["valid_from"],
+        "valid_until": row["valid_until"],
+        "disclosure_start": row["disclosure_start"],
+        "disclosure_end": row["disclosure_end"],
+        "earliest_repair_on": row["earliest_repair_on"],
+        "version": version_of(row["updated_at"]),
+    }
+
+
+def _published(prefix: str = "") -> Q:
+    """Records the public side may ever see: a public catalog item, disclosed by the rules."""
+    return Q(**{f"{prefix}catalog_item__disclosure_attribute": DisclosureAttribute.PUBLIC}) & Q(
+        **{f"{prefix}disclosure_start__isnull": False}
+    )
+
+
+EXPIRIES_PER_REQUEST = 2000
+
+
+def ensure_expiries_recorded(today: dt.date | None = None) -> None:
+    """Expiry events appear on the day a record stops being shown, even if the daily job has
+    not run yet: the feed writes what is due before it answers (one indexed look-up when
+    nothing is). A request writes at most one batch; a larger backlog (after an import) is
+    the daily ``records_record_expiries`` job's."""
+    today = today or timezone.localdate()
+    due = CreditRecord.objects.filter(
+        status=RecordStatus.DISCLOSED, disclosure_end__lt=today, expiry_recorded_on__isnull=True
+    )
+    if due.exists():
+        services.records_record_expiries(on=today, batch_size=EXPIRIES_PER_REQUEST, max_batches=1)
+
+
+def latest_cursor() -> int:
+    return RecordEvent.objects.aggregate(latest=Max("id"))["latest"] or 0
+
+
+def changes(*, after: int, limit: int, today: dt.date | None = None) -> dict:
+    today = today or timezone.localdate()
+    events = list(
+        RecordEvent.objects.filter(id__gt=after)
+        .filter(_published("record__"))
+        .order_by("id")
+        .values("id", "kind", "occurred_at", "effective_on", "record_id", "reason", "reference")[: limit + 1]
+    )
+    has_more = len(events) > limit
+    events = events[:limit]
+    content_ids = [e["record_id"] for e in events if FEED_KIND[e["kind"]] not in TOMBSTONES]
+    live = {
+        row["id"]: record_document(row)
+        for row in CreditRecord.objects.filter(
+            id__in=content_ids, status=RecordStatus.DISCLOSED, disclosure_end__gte=today
+        ).values(*RECORD_FIELDS)
+    }
+    out = []
+    for event in events:
+        kind = FEED_KIND[event["kind"]]
+        item = {
+            "cursor": event["id"],
+            "type": kind,
+            "record_id": event["record_id"],
+            "time": event["occurred_at"],
+        }
+        if kind in TOMBSTONES:
+            item.update(reason=event["reason"], effective_on=event["effective_on"])
+            if kind == "withdrawn":
+                item["repair_application"] = event["reference"]
+        else:
+            item["record"] = live.get(event["record_id"])  # None: no longer disclosed, a tombstone follows
+        out.append(item)
+    # When a page of events was filtered to nothing, still move the cursor past what was read.
+    next_cursor = out[-1]["cursor"] if out else after
+    return {"events": out, "next": next_cursor, "has_more": has_more}
+
+
+def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
+    """Every disclosed record, and the feed cursor the set is consistent with.
+
+    Read in one repeatable-read transaction (PostgreSQL), so the records are exactly the
+    state after the cursor's event; streamed from a server-side cursor in constant memory.
+    The transaction opens here and closes when the records have all been read."""
+    today = today or timezone.localdate()
+    # Lapsed records' expiry events first, so the cursor is after them: a consumer starting
+    # from this snapshot is never told of an expiry of a record it never had.
+    ensure_expiries_recorded(today)
+
+    def read():
+        # Inside a caller's transaction (tests) the isolation level is already set.
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            if connection.vendor == "postgresql" and outermost:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield latest_cursor()
+            records = CreditRecord.objects.disclosed(on=today).order_by("id").values(*RECORD_FIELDS)
+            for row in records.iterator(chunk_size=5000):
+                yield record_document(row)
+
+    rows = read()
+    return next(rows), rows
+
+
+def to_json_line(document: dict) -> str:
+    return json.dumps(document, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _hash(record_id: int, version: str) -> int:
+    return int.from_bytes(hashlib.md5(f"{record_id}:{version}".encode()).digest()[:8], "big")
+
+
+def digest(
+    *, bucket_size: int | None = None, entity_code: str | None = None, today: dt.date | None = None
+) -> dict:
+    """Count and hash of the disclosed set: the hash is the sum, modulo 2**64, of the first 8
+    bytes (big-endian) of md5("{id}:{version}") over the records, as hexadecimal."""
+    records = CreditRecord.objects.disclosed(on=today)
+    if entity_code:
+        records = records.filter(entity__code=entity_code)
+    total = {"count": 0, "hash": 0}
+    buckets: dict[int, dict] = {}
+    for record_id, updated_at in records.values_list("id", "updated_at").iterator(chunk_size=10000):
+        value = _hash(record_id, version_of(updated_at))
+        total["count"] += 1
+        total["hash"] = (total["hash"] + value) % 2**64
+        if bucket_size:
+            bucket = buckets.setdefault(record_id // bucket_size, {"count": 0, "hash": 0})
+            bucket["count"] += 1
+            bucket["hash"] = (bucket["hash"] + value) % 2**64
+    result = {"count": total["count"], "hash": f"{total['hash']:016x}"}
+    if bucket_size:
+        result["bucket_size"] = bucket_size
+        result["buckets"] = [
+            {"bucket": key, "first_id": key * bucket_size, "count": b["count"], "hash": f"{b['hash']:016x}"}
+            for key, b in sorted(buckets.items())
+        ]
+    return result

@@ -1,0 +1,153 @@
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+
+import pytest
+
+from disclosure import agencies, services
+from disclosure.models import Agency, DisclosureAttribute
+from disclosure.rules import Severity
+from tests.factories import CatalogItemFactory, CreditRecordFactory
+
+D = dt.date
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.fixture
+def key(db):
+    agency = Agency.objects.create(code="acme", name="Acme")
+    _key, raw = agencies.agency_key_issue(agency=agency, actor=None)
+    return raw
+
+
+@pytest.fixture
+def api(client, key):
+    def get(path, **params):
+        return client.get(path, params, HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    return get
+
+
+def poll_all(api, after=0, limit=2):
+    events = []
+    while True:
+        body = api("/api/v1/changes/", after=after, limit=limit).json()
+        events += body["events"]
+        after = body["next"]
+        if not body["has_more"]:
+            return events, after
+
+
+def test_feed_in_order_with_tombstones(api, frozen_today):
+    kept = CreditRecordFactory(decision_date=D(2026, 6, 1))
+    repaired = CreditRecordFactory(decision_date=D(2026, 6, 2))
+    lapsing = CreditRecordFactory(decision_date=D(2025, 11, 28), severity=Severity.GENERAL)  # last day today
+    hidden = CreditRecordFactory(
+        catalog_item=CatalogItemFactory(disclosure_attribute=DisclosureAttribute.SHARED),
+        decision_date=D(2026, 6, 3),
+    )
+    services.record_correct(record=kept, actor=None, reason="更正", changes={"outcome": "罚款人民币两千元"})
+    services.record_withdraw(record=repaired, actor=None, reason="信用修复", reference="XF20261128000001")
+    events, cursor = poll_all(api)
+    assert [(e["type"], e["record_id"]) for e in events] == [
+        ("disclosed", kept.pk), ("disclosed", repaired.pk), ("disclosed", lapsing.pk), ("updated", kept.pk),
+        ("withdrawn", repaired.pk),
+    ]  # fmt: skip
+    assert hidden.pk not in {e["record_id"] for e in events}
+    assert events[3]["record"]["outcome"] == "罚款人民币两千元"
+    assert events[1]["record"] is None  # withdrawn since: its content is never replayed
+    assert events[4] == {
+        "cursor": events[4]["cursor"], "type": "withdrawn", "record_id": repaired.pk, "time": events[4]["time"],
+        "reason": "信用修复", "effective_on": "2026-11-28", "repair_application": "XF20261128000001",
+    }  # fmt: skip
+    assert events[2]["record"]["disclosure_end"] == "2026-11-28"
+
+    # The next day the lapsed record's expiry appears, with no job having run.
+    frozen_today.shift(dt.timedelta(days=1))
+    more, cursor = poll_all(api, after=cursor)
+    assert [(e["type"], e["record_id"], e["effective_on"]) for e in more] == [
+        ("expired", lapsing.pk, "2026-11-29")
+    ]
+    assert "record" not in more[0]
+
+
+def test_nothing_new_is_cheap_and_answers_304(api, client, key, frozen_today, django_assert_max_num_queries):
+    CreditRecordFactory(decision_date=D(2026, 6, 1))
+    body = api("/api/v1/changes/").json()
+    with django_assert_max_num_queries(6):  # key, expiries due?, latest cursor, call log (2)
+        empty = api("/api/v1/changes/", after=body["next"])
+    assert empty.json() == {"events": [], "next": body["next"], "has_more": False}
+    again = client.get(
+        "/api/v1/changes/",
+        {"after": body["next"]},
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_IF_NONE_MATCH=empty["ETag"],
+    )
+    assert again.status_code == 304
+    CreditRecordFactory(decision_date=D(2026, 6, 1))
+    changed = client.get(
+        "/api/v1/changes/",
+        {"after": body["next"]},
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_IF_NONE_MATCH=empty["ETag"],
+    )
+    assert changed.status_code == 200
+    assert len(changed.json()["events"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "field"), [({"after": "x"}, "after"), ({"limit": "0"}, "limit"), ({"limit": "9999"}, "limit")]
+)
+def test_bad_feed_parameters(api, params, field):
+    response = api("/api/v1/changes/", **params)
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field
+
+
+def test_snapshot_then_feed_has_no_gap_and_no_overlap(api, frozen_today):
+    first = CreditRecordFactory(decision_date=D(2026, 6, 1))
+    CreditRecordFactory(decision_date=D(2024, 1, 1))  # lapsed long ago: not in the snapshot
+    response = api("/api/v1/snapshot.ndjson")
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+    header, documents = lines[0], lines[1:]
+    assert int(response["X-Feed-Cursor"]) == header["cursor"]
+    assert [d["id"] for d in documents] == [first.pk]
+    later = CreditRecordFactory(decision_date=D(2026, 6, 2))
+    events, _cursor = poll_all(api, after=header["cursor"])
+    assert [(e["type"], e["record_id"]) for e in events] == [("disclosed", later.pk)]
+
+
+def test_snapshot_csv(api, frozen_today):
+    record = CreditRecordFactory(decision_date=D(2026, 6, 1), outcome="罚款人民币一万元")
+    response = api("/api/v1/snapshot.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(int(r["id"]), r["outcome"], r["disclosure_end"]) for r in rows] == [
+        (record.pk, "罚款人民币一万元", "2027-06-01")
+    ]
+    assert api("/api/v1/snapshot.xml").status_code == 404
+
+
+def test_digest_matches_a_copy_built_from_the_snapshot(api, frozen_today):
+    records = [CreditRecordFactory(decision_date=D(2026, 6, 1)) for _ in range(5)]
+    services.record_withdraw(record=records[0], actor=None, reason="修复", reference="XF1")
+    lines = b"".join(api("/api/v1/snapshot.ndjson").streaming_content).decode().splitlines()
+    copy = [json.loads(line) for line in lines[1:]]
+    total = (
+        sum(
+            int.from_bytes(hashlib.md5(f"{d['id']}:{d['version']}".encode()).digest()[:8], "big")
+            for d in copy
+        )
+        % 2**64
+    )
+    body = api("/api/v1/digest/", bucket_size=2).json()
+    assert (body["count"], body["hash"]) == (4, f"{total:016x}")
+    assert sum(b["count"] for b in body["buckets"]) == 4
+    entity = records[1].entity.code
+    assert api("/api/v1/digest/", entity=entity).json()["count"] == 1
+
+
+def test_agency_endpoints_need_a_key(client, db):
+    for path in ["/api/v1/changes/", "/api/v1/snapshot.ndjson", "/api/v1/digest/"]:
+        assert client.get(path).status_code == 401
