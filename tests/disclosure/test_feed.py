@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from disclosure import agencies, services
+from disclosure import agencies, feed, services
 from disclosure.models import Agency, DisclosureAttribute
 from disclosure.rules import Severity
 from tests.factories import CatalogItemFactory, CreditRecordFactory
@@ -151,3 +151,26 @@ def test_digest_matches_a_copy_built_from_the_snapshot(api, frozen_today):
 def test_agency_endpoints_need_a_key(client, db):
     for path in ["/api/v1/changes/", "/api/v1/snapshot.ndjson", "/api/v1/digest/"]:
         assert client.get(path).status_code == 401
+
+
+def test_database_and_python_documents_are_identical(db, frozen_today):
+    from django.db import connection
+
+    from disclosure.models import CreditRecord
+
+    records = [
+        CreditRecordFactory(decision_date=D(2026, 6, 1), penalty_amount="5000.00"),
+        CreditRecordFactory(decision_date=D(2026, 6, 2)),
+    ]
+    python_docs = [
+        feed.record_document(row) for row in CreditRecord.objects.order_by("id").values(*feed.RECORD_FIELDS)
+    ]
+    python_docs = json.loads(json.dumps(python_docs, default=feed._json_default))
+    assert [d["id"] for d in python_docs] == [r.pk for r in records]
+    assert python_docs[0]["penalty_amount"] == "5000.00"
+    _cursor, documents = feed.snapshot()
+    streamed = [json.loads(feed.to_json_line(doc)) for doc in documents]
+    assert streamed == python_docs
+    if connection.vendor == "postgresql":
+        _cursor, documents = feed.snapshot()
+        assert all(isinstance(doc, feed.RawDocument) for doc in documents)
