@@ -174,3 +174,14 @@ def test_database_and_python_documents_are_identical(db, frozen_today):
     if connection.vendor == "postgresql":
         _cursor, documents = feed.snapshot()
         assert all(isinstance(doc, feed.RawDocument) for doc in documents)
+
+
+def test_a_page_of_events_never_public_still_moves_the_cursor(api, frozen_today):
+    shared = CatalogItemFactory(disclosure_attribute=DisclosureAttribute.SHARED)
+    hidden = [CreditRecordFactory(catalog_item=shared, decision_date=D(2026, 6, 1)) for _ in range(3)]
+    shown = CreditRecordFactory(decision_date=D(2026, 6, 1))
+    body = api("/api/v1/changes/", after=0, limit=3).json()
+    assert (body["events"], body["has_more"]) == ([], True)
+    assert body["next"] == hidden[-1].events.get().pk
+    body = api("/api/v1/changes/", after=body["next"], limit=3).json()
+    assert [(e["type"], e["record_id"]) for e in body["events"]] == [("disclosed", shown.pk)]
