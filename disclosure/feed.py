@@ -41,11 +41,29 @@ FEED_KIND = {
 TOMBSTONES = {"withdrawn", "revoked", "expired"}
 MAX_LIMIT = 5000
 
+# The document an agency receives for a record: key -> the field it copies as it is. The
+# entity's identifier, the amount and the version are added by the two builders below (in
+# Python, and in PostgreSQL for the snapshot), which a test holds equal.
+DOCUMENT_FIELDS = {
+    "id": "id",
+    "entity_name": "entity__name",
+    "catalog_item": "catalog_item__code",
+    "category": "catalog_item__category",
+    "department": "department__code",
+    "decision_number": "decision_number",
+    "decision_date": "decision_date",
+    "facts": "facts",
+    "legal_basis_cited": "legal_basis_cited",
+    "outcome": "outcome",
+    "severity": "severity",
+    "valid_from": "valid_from",
+    "valid_until": "valid_until",
+    "disclosure_start": "disclosure_start",
+    "disclosure_end": "disclosure_end",
+    "earliest_repair_on": "earliest_repair_on",
+}
 RECORD_FIELDS = (
-    "id", "entity__code", "entity__id_number_masked", "entity__name", "catalog_item__code", "catalog_item__category",
-    "department__code", "decision_number", "decision_date", "facts", "legal_basis_cited", "outcome",
-    "penalty_amount", "severity", "valid_from", "valid_until", "disclosure_start", "disclosure_end",
-    "earliest_repair_on", "updated_at",
+    *DOCUMENT_FIELDS.values(), "entity__code", "entity__id_number_masked", "penalty_amount", "updated_at",
 )  # fmt: skip
 
 
@@ -65,27 +83,11 @@ def version_of(updated_at: dt.datetime) -> str:
 
 
 def record_document(row: dict) -> dict:
-    return {
-        "id": row["id"],
-        "entity": row["entity__code"] or row["entity__id_number_masked"],
-        "entity_name": row["entity__name"],
-        "catalog_item": row["catalog_item__code"],
-        "category": row["catalog_item__category"],
-        "department": row["department__code"],
-        "decision_number": row["decision_number"],
-        "decision_date": row["decision_date"],
-        "facts": row["facts"],
-        "legal_basis_cited": row["legal_basis_cited"],
-        "outcome": row["outcome"],
-        "penalty_amount": row["penalty_amount"],
-        "severity": row["severity"],
-        "valid_from": row["valid_from"],
-        "valid_until": row["valid_until"],
-        "disclosure_start": row["disclosure_start"],
-        "disclosure_end": row["disclosure_end"],
-        "earliest_repair_on": row["earliest_repair_on"],
-        "version": version_of(row["updated_at"]),
-    }
+    document = {key: row[source] for key, source in DOCUMENT_FIELDS.items()}
+    document["entity"] = row["entity__code"] or row["entity__id_number_masked"]
+    document["penalty_amount"] = None if row["penalty_amount"] is None else str(row["penalty_amount"])
+    document["version"] = version_of(row["updated_at"])
+    return document
 
 
 def _published(prefix: str = "") -> Q:
@@ -214,24 +216,9 @@ def _document_in_database():
     )
     return Cast(
         JSONObject(
-            id="id",
+            **DOCUMENT_FIELDS,
             entity=Coalesce("entity__code", "entity__id_number_masked"),
-            entity_name="entity__name",
-            catalog_item="catalog_item__code",
-            category="catalog_item__category",
-            department="department__code",
-            decision_number="decision_number",
-            decision_date="decision_date",
-            facts="facts",
-            legal_basis_cited="legal_basis_cited",
-            outcome="outcome",
             penalty_amount=Cast("penalty_amount", text),
-            severity="severity",
-            valid_from="valid_from",
-            valid_until="valid_until",
-            disclosure_start="disclosure_start",
-            disclosure_end="disclosure_end",
-            earliest_repair_on="earliest_repair_on",
             version=version,
         ),
         text,

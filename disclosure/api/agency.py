@@ -176,7 +176,9 @@ class Snapshot(AgencyView):
         else:
             header = feed.to_json_line({"cursor": cursor_id, "as_of": timezone.localdate().isoformat()})
             lines = chain([header], (feed.to_json_line(doc) for doc in documents))
-            response = StreamingHttpResponse(_batched(lines), content_type="application/x-ndjson; charset=utf-8")
+            response = StreamingHttpResponse(
+                _batched(lines), content_type="application/x-ndjson; charset=utf-8"
+            )
         response["X-Feed-Cursor"] = str(cursor_id)
         response["Content-Disposition"] = f'attachment; filename="snapshot-{cursor_id}.{fmt}"'
         return response

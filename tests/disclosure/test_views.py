@@ -235,7 +235,8 @@ def test_pages_only_answer_get_and_head(client, entity):
     assert client.head("/entities/91110000600037341L/").status_code == 200
 
 
-def test_rate_limit_answers_429_with_retry_after(client, db, settings):
+def test_rate_limit_answers_429_with_retry_after(client, db, settings, frozen_today):
+    # The limits count in fixed windows: a stopped clock keeps every request in one window.
     settings.RATELIMIT_ENABLE = True
     from disclosure import views
 
