@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python manage.py generate_dataset --entities 1000000 --records 3000000
 	$(BIN)/python bench/lookup.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/feed.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
