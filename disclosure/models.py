@@ -443,10 +443,6 @@ class CreditRecord(models.Model):
     def category(self) -> str:
         return self.catalog_item.category
 
-    @property
-    def periods(self) -> rules.Periods:
-        return rules.Periods(self.disclosure_start, self.disclosure_end, self.earliest_repair_on)
-
 
 class EventKind(models.TextChoices):
     CREATED = "created", _("Created")

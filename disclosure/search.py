@@ -256,10 +256,6 @@ class _Segments:
         return [exact, prefix, self.substring().count(), self.former().count()]
 
 
-def _ordered_page(queryset: QuerySet, offset: int, limit: int) -> list[Entity]:
-    return list(queryset[offset : offset + limit])
-
-
 def search(
     query: str, *, page: int = 1, filters: Filters | None = None, per_page: int = PER_PAGE
 ) -> SearchPage:
@@ -287,7 +283,7 @@ def search(
         if count and start < segment_stop and stop > segment_start:
             offset = max(0, start - segment_start)
             limit = min(stop, segment_stop) - (segment_start + offset)
-            for entity in _ordered_page(make(), offset, limit):
+            for entity in make()[offset : offset + limit]:
                 hits.append(_hit(entity, match, folded))
         segment_start = segment_stop
     _attach_former_names(hits, folded)

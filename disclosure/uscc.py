@@ -142,14 +142,6 @@ def validate(text: str) -> str:
     return code
 
 
-def is_valid(text: str) -> bool:
-    try:
-        validate(text)
-    except ValidationError:
-        return False
-    return True
-
-
 def org_code_check_character(first8: str) -> str:
     """GB 11714 check character for the first 8 characters of an organisation code."""
     total = 0

@@ -21,8 +21,8 @@ from .forms import ListFilterForm, SearchForm
 from .models import CreditRecord, Entity, EntityKind
 from .rules import Category
 
-SEARCH_RATE = getattr(settings, "SEARCH_RATE_LIMIT", "60/m")
-PAGE_RATE = getattr(settings, "PAGE_RATE_LIMIT", "300/m")
+SEARCH_RATE = settings.SEARCH_RATE_LIMIT
+PAGE_RATE = settings.PAGE_RATE_LIMIT
 
 
 def _conditional(request, render_page, *, etag: str, last_modified):

@@ -31,7 +31,6 @@ def english():
 
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-TODAY = dt.date(2026, 11, 28)
 
 
 @pytest.fixture
