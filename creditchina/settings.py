@@ -194,6 +194,19 @@ RATELIMIT_VIEW = "disclosure.views.rate_limited"
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
 SEARCH_RATE_LIMIT = env_str("SEARCH_RATE_LIMIT", "60/m")
 PAGE_RATE_LIMIT = env_str("PAGE_RATE_LIMIT", "300/m")
+# Guessing application numbers and query codes: a person mistypes a few times, no more.
+REPAIR_STATUS_RATE_LIMIT = env_str("REPAIR_STATUS_RATE_LIMIT", "10/m")
+REPAIR_APPLY_RATE_LIMIT = env_str("REPAIR_APPLY_RATE_LIMIT", "20/h")
+
+# Credit repair. The time limits are the national rules' (working days); they are settings so
+# that a change in the rules is a deployment change, not a code change.
+REPAIR_ACCEPT_DAYS = env_int("REPAIR_ACCEPT_DAYS", 3)
+REPAIR_DECIDE_DAYS = env_int("REPAIR_DECIDE_DAYS", 7)
+REPAIR_EXTENSION_DAYS = env_int("REPAIR_EXTENSION_DAYS", 10)
+REPAIR_MATERIAL_DAYS = env_int("REPAIR_MATERIAL_DAYS", 10)
+REPAIR_BAR_YEARS = env_int("REPAIR_BAR_YEARS", 3)
+REPAIR_MAX_FILE_BYTES = env_int("REPAIR_MAX_FILE_MB", 10) * 1024 * 1024
+REPAIR_MAX_FILES = env_int("REPAIR_MAX_FILES", 10)
 
 LOGGING = {
     "version": 1,

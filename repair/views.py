@@ -1,0 +1,262 @@
+"""Credit repair pages: applying and following an application (no account: the application
+number and query code are the key), the reviewers' queue, and the public statistics."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_ratelimit.decorators import ratelimit
+
+from disclosure import selectors as disclosure_selectors
+from disclosure.models import CreditRecord
+
+from . import selectors, services
+from .forms import ApplicationForm, MaterialForm, ReasonForm, StatusForm
+from .models import ApplicationStatus, Evidence
+
+SESSION_KEY = "repair_access"
+SUBMITTED_KEY = "repair_submitted"
+
+
+def _grant(request, number: str) -> None:
+    numbers = request.session.get(SESSION_KEY, [])
+    if number not in numbers:
+        request.session[SESSION_KEY] = [*numbers[-19:], number]
+
+
+def _has_access(request, number: str) -> bool:
+    return number in request.session.get(SESSION_KEY, [])
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _limits() -> dict:
+    return {
+        "accept": settings.REPAIR_ACCEPT_DAYS,
+        "decide": settings.REPAIR_DECIDE_DAYS,
+        "extension": settings.REPAIR_EXTENSION_DAYS,
+        "bar_years": settings.REPAIR_BAR_YEARS,
+        "max_files": settings.REPAIR_MAX_FILES,
+        "max_file_bytes": settings.REPAIR_MAX_FILE_BYTES,
+    }
+
+
+@require_safe
+def overview(request):
+    return render(request, "repair/overview.html", {"status_form": StatusForm(), "limits": _limits()})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=settings.REPAIR_APPLY_RATE_LIMIT, method="POST", block=True)
+def apply(request, record_id):
+    try:
+        record = disclosure_selectors.public_record(record_id)
+    except CreditRecord.DoesNotExist:
+        raise Http404 from None
+    except disclosure_selectors.RecordGone:
+        return render(request, "disclosure/record_gone.html", status=410)
+    refusals = selectors.eligibility_refusals(record=record)
+    context = {"record": record, "entity": record.entity, "refusals": refusals}
+    if refusals:
+        return render(
+            request, "repair/not_eligible.html", context, status=409 if request.method == "POST" else 200
+        )
+    commitment = services.commitment_text(record=record)
+    form = ApplicationForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            submission = services.repair_submit(record=record, **data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            number = submission.application.number
+            _grant(request, number)
+            request.session[SUBMITTED_KEY] = {"number": number, "query_code": submission.query_code}
+            return redirect("repair:submitted")
+    status = 400 if request.method == "POST" else 200
+    context.update(form=form, commitment=commitment, limits=_limits())
+    return render(request, "repair/apply.html", context, status=status)
+
+
+@never_cache
+@require_safe
+def submitted(request):
+    """Shows the number and query code once: they leave the session as the page renders."""
+    receipt = request.session.pop(SUBMITTED_KEY, None)
+    if receipt is None:
+        return redirect("repair:status")
+    application = selectors.application_for_status(receipt["number"])
+    return render(request, "repair/submitted.html", {"receipt": receipt, "application": application})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=settings.REPAIR_STATUS_RATE_LIMIT, method="POST", block=True)
+def status(request):
+    form = StatusForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        application = selectors.application_for_status(form.cleaned_data["number"])
+        if application and services.query_code_matches(application, form.cleaned_data["query_code"]):
+            _grant(request, application.number)
+            return redirect("repair:status_detail", number=application.number)
+        # The same answer whether the number is unknown or the code wrong.
+        form.add_error(
+            None, _("No application matches this number and query code. Check both and try again.")
+        )
+    return render(request, "repair/status.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@never_cache
+@require_safe
+def status_detail(request, number):
+    if not _has_access(request, number):
+        return redirect("repair:status")
+    application = selectors.application_for_status(number)
+    if application is None:
+        raise Http404
+    return render(
+        request,
+        "repair/status_detail.html",
+        {"application": application, "material_form": MaterialForm(), "S": ApplicationStatus},
+    )
+
+
+@never_cache
+@require_POST
+@ratelimit(key="ip", rate=settings.REPAIR_APPLY_RATE_LIMIT, method="POST", block=True)
+def supply_material(request, number):
+    if not _has_access(request, number):
+        return redirect("repair:status")
+    application = selectors.application_for_status(number)
+    if application is None:
+        raise Http404
+    form = MaterialForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.repair_supply_material(
+                application=application, files=form.cleaned_data["files"], note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Thank you: the material was received and the review goes on."))
+            return redirect("repair:status_detail", number=number)
+    return render(
+        request,
+        "repair/status_detail.html",
+        {"application": application, "material_form": form, "S": ApplicationStatus},
+        status=400,
+    )
+
+
+@never_cache
+@require_safe
+def evidence_download(request, pk):
+    """Only the applicant (holding the query code in this session) and the reviewing
+    department's staff may download; anyone else gets a 404, as if the file did not exist."""
+    item = Evidence.objects.select_related("application__department").filter(pk=pk).first()
+    if item is None:
+        raise Http404
+    allowed = _has_access(request, item.application.number)
+    if not allowed and request.user.is_authenticated:
+        try:
+            services.check_can_review(actor=request.user, application=item.application)
+            allowed = True
+        except PermissionDenied:
+            allowed = False
+    if not allowed:
+        raise Http404
+    response = FileResponse(
+        item.file.open("rb"),
+        as_attachment=True,
+        filename=item.original_name,
+        content_type=item.content_type,
+    )
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_safe
+def statistics(request):
+    rows, total = selectors.repair_statistics()
+    return render(request, "repair/statistics.html", {"rows": rows, "total": total})
+
+
+# --- reviewers --------------------------------------------------------------------------------
+
+ACTIONS = {
+    "accept": (services.repair_accept, gettext_lazy("Accepted for review.")),
+    "refuse": (services.repair_refuse, gettext_lazy("The application was not accepted.")),
+    "request_material": (
+        services.repair_request_material,
+        gettext_lazy("The applicant was asked for more material."),
+    ),
+    "extend": (services.repair_extend, gettext_lazy("The time limit was extended.")),
+    "approve": (services.repair_approve, gettext_lazy("Approved: the record is no longer disclosed.")),
+    "reject": (services.repair_reject, gettext_lazy("The application was rejected.")),
+    "revoke_approval": (
+        services.repair_revoke_approval,
+        gettext_lazy("Approval revoked: the record is disclosed again."),
+    ),
+}
+
+
+@staff_member_required
+@require_safe
+def review_queue(request):
+    show = "decided" if request.GET.get("show") == "decided" else "open"
+    applications = list(selectors.review_queue(user=request.user, show=show))
+    return render(request, "repair/review_queue.html", {"applications": applications, "show": show})
+
+
+@staff_member_required
+@require_safe
+def review_detail(request, number):
+    application = selectors.application_for_review(user=request.user, number=number)
+    if application is None:
+        raise Http404
+    return render(
+        request,
+        "repair/review_detail.html",
+        {"application": application, "form": ReasonForm(), "actions": services.actions_for(application)},
+    )
+
+
+@staff_member_required
+@require_POST
+def review_act(request, number, action):
+    if action not in ACTIONS:
+        raise Http404
+    application = selectors.application_for_review(user=request.user, number=number)
+    if application is None:
+        raise Http404
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    service, done = ACTIONS[action]
+    kwargs = {"application": application, "reviewer": request.user}
+    if action != "accept":
+        kwargs["reason"] = form.cleaned_data.get("reason", "")
+    try:
+        service(**kwargs)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return redirect("repair:review_detail", number=number)
