@@ -5,13 +5,11 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from disclosure import services as disclosure_services
-from disclosure.models import EventKind
+from disclosure.rules import Category, Severity
 from repair import services
 from repair.models import Application, ApplicationStatus, Evidence, RepairBar, StepKind
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory
 from tests.repair.conftest import JPEG, PDF, PNG, jpeg, pdf, png
-
-from disclosure.rules import Category, Severity
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
