@@ -208,6 +208,10 @@ REPAIR_BAR_YEARS = env_int("REPAIR_BAR_YEARS", 3)
 REPAIR_MAX_FILE_BYTES = env_int("REPAIR_MAX_FILE_MB", 10) * 1024 * 1024
 REPAIR_MAX_FILES = env_int("REPAIR_MAX_FILES", 10)
 
+# A credit service agency whose copy has lacked an event for longer than this is named on the
+# public page of late agencies.
+AGENCY_LATE_DAYS = env_int("AGENCY_LATE_DAYS", 7)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

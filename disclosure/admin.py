@@ -4,9 +4,10 @@ inside its business scope; superusers see everything. Writes go through the serv
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import agencies, search, services
+from . import agencies, search, selectors, services
 from .models import (
     Agency,
     AgencyCall,
@@ -291,10 +292,22 @@ class AgencyKeyInline(admin.TabularInline):
 
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "active", "contact_email"]
+    list_display = ["code", "name", "active", "contact_email", "applied_cursor", "applied_at", "lag"]
     search_fields = ["code", "name"]
+    readonly_fields = ["applied_cursor", "applied_at", "lag"]
     inlines = [AgencyKeyInline]
     actions = ["issue_key"]
+
+    @admin.display(description=_("lag"))
+    def lag(self, agency):
+        lag = selectors.agency_lag(agency)
+        if not lag.events_behind:
+            return _("up to date")
+        return _("%(events)d events behind, the oldest since %(since)s (%(days)d days)") % {
+            "events": lag.events_behind,
+            "since": timezone.localtime(lag.behind_since).strftime("%Y-%m-%d %H:%M"),
+            "days": lag.days_behind(timezone.now()),
+        }
 
     @admin.action(description=_("Issue a new API key (shown once)"), permissions=["change"])
     def issue_key(self, request, queryset):

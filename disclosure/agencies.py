@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import Agency, AgencyCall, AgencyKey
+from .models import Agency, AgencyCall, AgencyKey, RecordEvent
 
 KEY_PREFIX_LENGTH = 8
 
@@ -55,3 +58,20 @@ def agency_call_log(*, key: AgencyKey, method: str, endpoint: str, status: int) 
         agency_id=key.agency_id, key=key, method=method, endpoint=endpoint, status=status, at=now
     )
     AgencyKey.objects.filter(pk=key.pk).update(last_used_at=now)
+
+
+def agency_acknowledge(*, agency: Agency, cursor: int) -> Agency:
+    """Record that the agency's copy has applied every event up to ``cursor``. A cursor
+    beyond the feed's head is refused: nobody can have applied events that do not exist."""
+    head = RecordEvent.objects.aggregate(head=Max("id"))["head"] or 0
+    if cursor < 0 or cursor > head:
+        raise ValidationError(
+            {
+                "cursor": _("The cursor must be between 0 and the feed's latest cursor, %(head)d.")
+                % {"head": head}
+            }
+        )
+    now = timezone.now()
+    Agency.objects.filter(pk=agency.pk).update(applied_cursor=cursor, applied_at=now)
+    agency.applied_cursor, agency.applied_at = cursor, now
+    return agency

@@ -550,6 +550,14 @@ class Agency(models.Model):
         _("authorized"), default=True, help_text=_("Unticked: every key of the agency stops working at once.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    applied_cursor = models.BigIntegerField(
+        _("cursor applied"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The last feed cursor the agency reported as applied to its copy."),
+    )
+    applied_at = models.DateTimeField(_("reported at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("credit service agency")

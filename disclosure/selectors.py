@@ -8,11 +8,20 @@ import hashlib
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from . import identity
-from .models import CatalogItem, CreditRecord, Department, Entity, EntityKind
+from .models import (
+    Agency,
+    CatalogItem,
+    CreditRecord,
+    Department,
+    Entity,
+    EntityKind,
+    RecordEvent,
+    RecordStatus,
+)
 from .rules import Category
 
 # The lists the site publishes: URL slug -> the categories they show.
@@ -30,6 +39,10 @@ def entities_with_version() -> QuerySet[Entity]:
     return Entity.objects.annotate(
         records_changed_at=Subquery(records.annotate(latest=Max("updated_at")).values("latest")),
         records_count=Subquery(records.annotate(n=Count("id")).values("n")),
+        # Two writes within one clock tick leave updated_at alone; a withdrawal still shows here.
+        records_disclosed=Subquery(
+            records.annotate(n=Count("id", filter=Q(status=RecordStatus.DISCLOSED))).values("n")
+        ),
     )
 
 
@@ -123,20 +136,26 @@ def entity_version(entity: Entity, *, on: dt.date | None = None) -> tuple[str, d
     may lapse: Last-Modified is never before the start of today."""
     on = on or timezone.localdate()
     if hasattr(entity, "records_changed_at"):
-        latest = {"latest": entity.records_changed_at, "count": entity.records_count or 0}
+        latest = {
+            "latest": entity.records_changed_at,
+            "count": entity.records_count or 0,
+            "disclosed": entity.records_disclosed or 0,
+        }
     else:
         latest = CreditRecord.objects.filter(entity=entity).aggregate(
-            latest=Max("updated_at"), count=Count("id")
+            latest=Max("updated_at"),
+            count=Count("id"),
+            disclosed=Count("id", filter=Q(status=RecordStatus.DISCLOSED)),
         )
     modified = max(filter(None, [entity.updated_at, latest["latest"], _start_of(on)]))
     names = "|".join(entity.indexed_names)
-    token = f"{entity.pk}:{entity.updated_at.isoformat()}:{latest['latest']}:{latest['count']}:{on}:{names}"
+    token = f"{entity.pk}:{entity.updated_at.isoformat()}:{latest['latest']}:{latest['count']}:{latest['disclosed']}:{on}:{names}"
     return hashlib.sha256(token.encode()).hexdigest()[:32], modified
 
 
 def record_version(record: CreditRecord, *, on: dt.date | None = None) -> tuple[str, dt.datetime]:
     on = on or timezone.localdate()
-    token = f"{record.pk}:{record.updated_at.isoformat()}:{on.isoformat()}"
+    token = f"{record.pk}:{record.updated_at.isoformat()}:{record.status}:{on.isoformat()}"
     return hashlib.sha256(token.encode()).hexdigest()[:32], max(record.updated_at, _start_of(on))
 
 
@@ -181,3 +200,33 @@ def site_counts() -> dict:
         }
         cache.set(key, counts, 600)
     return counts
+
+
+@dataclass(frozen=True)
+class AgencyLag:
+    """How far an agency's copy is behind the site: the events after the cursor it last
+    reported, and since when the oldest of them has been waiting (never before the agency was
+    authorized: a new agency is not late on its first day)."""
+
+    agency: Agency
+    events_behind: int
+    behind_since: dt.datetime | None
+
+    def days_behind(self, now: dt.datetime) -> int:
+        return (now - self.behind_since).days if self.behind_since else 0
+
+
+def agency_lag(agency: Agency) -> AgencyLag:
+    pending = RecordEvent.objects.filter(id__gt=agency.applied_cursor or 0)
+    oldest = pending.order_by("id").values_list("occurred_at", flat=True).first()
+    behind_since = max(oldest, agency.created_at) if oldest else None
+    return AgencyLag(agency=agency, events_behind=pending.count() if oldest else 0, behind_since=behind_since)
+
+
+def agencies_late(*, days: int, now: dt.datetime | None = None) -> list[AgencyLag]:
+    """Authorized agencies whose copy has lacked an event for more than ``days`` days, the
+    latest first."""
+    now = now or timezone.now()
+    lags = [agency_lag(agency) for agency in Agency.objects.filter(active=True)]
+    late = [lag for lag in lags if lag.behind_since and now - lag.behind_since > dt.timedelta(days=days)]
+    return sorted(late, key=lambda lag: (lag.behind_since, lag.agency.code))

@@ -11,4 +11,5 @@ urlpatterns = [
     path("persons/<int:pk>/", views.person_detail, name="person"),
     path("records/<int:pk>/", views.record_detail, name="record"),
     path("lists/<slug:slug>/", views.list_view, name="list"),
+    path("agencies/late/", views.late_agencies, name="late_agencies"),
 ]

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.utils.translation import get_language
@@ -189,6 +190,15 @@ def list_view(request, slug):
         {"form": form, "page": page, "title": title, "slug": slug, "querystring": query.urlencode()},
         status=200 if form.is_valid() or not request.GET else 400,
     )
+
+
+@require_safe
+def late_agencies(request):
+    """Credit service agencies whose copies lag: the rules allow naming them."""
+    days = settings.AGENCY_LATE_DAYS
+    now = timezone.now()
+    lags = [(lag, lag.days_behind(now)) for lag in selectors.agencies_late(days=days, now=now)]
+    return render(request, "disclosure/late_agencies.html", {"lags": lags, "days": days})
 
 
 def rate_limited(request, exception):

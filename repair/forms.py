@@ -9,6 +9,13 @@ ACCEPT = "application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png"
 PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?|\d{7,8})$")
 
 
+class RepairForm(forms.Form):
+    # Labels sit above their fields in bold: no trailing colon, in either language.
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -27,7 +34,7 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-class ApplicationForm(forms.Form):
+class ApplicationForm(RepairForm):
     entity_code = forms.CharField(
         label=_("Unified Social Credit Code"),
         max_length=40,
@@ -75,7 +82,7 @@ class ApplicationForm(forms.Form):
         return phone
 
 
-class StatusForm(forms.Form):
+class StatusForm(RepairForm):
     number = forms.CharField(
         label=_("Application number"), max_length=24, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
@@ -84,7 +91,7 @@ class StatusForm(forms.Form):
     )
 
 
-class MaterialForm(forms.Form):
+class MaterialForm(RepairForm):
     files = MultipleFileField(label=_("Material"), required=False, help_text=_("PDF, JPEG or PNG."))
     note = forms.CharField(
         label=_("Note for the reviewer (optional)"),
@@ -94,7 +101,7 @@ class MaterialForm(forms.Form):
     )
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(RepairForm):
     reason = forms.CharField(
         label=_("Reason"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )

@@ -54,6 +54,19 @@ def _static_files_without_collectstatic(settings):
 
 
 @pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    """Uploaded files (repair evidence) go to a fresh directory per test."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private")},
+        },
+    }
+    return tmp_path / "private"
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Rate-limit counters and cached pages do not carry over from one test to the next."""
     from django.core.cache import cache

@@ -5,6 +5,7 @@ import json
 from itertools import chain
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from disclosure import agencies, feed
+from disclosure import agencies, feed, selectors
 from disclosure.models import Agency
 
 
@@ -222,3 +223,42 @@ class Digest(AgencyView):
         bucket_size = _int_param(request, "bucket_size", 0, minimum=0, maximum=10_000_000) or None
         entity = request.query_params.get("entity") or None
         return Response(feed.digest(bucket_size=bucket_size, entity_code=entity))
+
+
+class AcknowledgementSerializer(serializers.Serializer):
+    cursor = serializers.IntegerField(
+        min_value=0, help_text="The last feed cursor applied to the agency's copy."
+    )
+
+
+class Acknowledgement(AgencyView):
+    """The agency reports the cursor its copy has applied; the site measures its lag by it."""
+
+    def _state(self, agency: Agency) -> dict:
+        lag = selectors.agency_lag(agency)
+        return {
+            "cursor": agency.applied_cursor,
+            "reported_at": agency.applied_at.isoformat() if agency.applied_at else None,
+            "events_behind": lag.events_behind,
+            "behind_since": lag.behind_since.isoformat() if lag.behind_since else None,
+            "late_after_days": settings.AGENCY_LATE_DAYS,
+        }
+
+    @extend_schema(summary="The cursor last reported and the lag it means")
+    def get(self, request):
+        return Response(self._state(request.user))
+
+    @extend_schema(
+        summary="Report the cursor applied to the agency's copy",
+        request=AcknowledgementSerializer,
+    )
+    def post(self, request):
+        serializer = AcknowledgementSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            agency = agencies.agency_acknowledge(
+                agency=request.user, cursor=serializer.validated_data["cursor"]
+            )
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
+        return Response(self._state(agency))

@@ -14,6 +14,7 @@ urlpatterns = [
     path("changes/", agency.Changes.as_view(), name="changes"),
     re_path(r"^snapshot\.(?P<fmt>ndjson|csv)$", agency.Snapshot.as_view(), name="snapshot"),
     path("digest/", agency.Digest.as_view(), name="digest"),
+    path("acknowledgement/", agency.Acknowledgement.as_view(), name="acknowledgement"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

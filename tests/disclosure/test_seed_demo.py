@@ -19,6 +19,7 @@ from disclosure.models import (
     RecordStatus,
 )
 from disclosure.rules import Category, Severity
+from repair.models import Application
 
 AS_OF = dt.date(2026, 11, 28)
 
@@ -40,7 +41,14 @@ def test_full_demo_meets_the_floors(db, frozen_today):
     disclosed = CreditRecord.objects.disclosed(on=AS_OF)
     assert disclosed.filter(disclosure_end__lte=AS_OF + dt.timedelta(days=9)).count() >= 10  # about to expire
     assert disclosed.filter(earliest_repair_on__lte=AS_OF).count() >= 50  # repairable now
-    assert CreditRecord.objects.filter(status=RecordStatus.WITHDRAWN).count() == 20
+    # 20 withdrawn directly, 2 through approved demo applications.
+    assert CreditRecord.objects.filter(status=RecordStatus.WITHDRAWN).count() == 22
+    assert sorted(Application.objects.values_list("status", flat=True)) == sorted(
+        ["submitted"] * 3
+        + ["under_review"] * 3
+        + ["awaiting_material", "approved", "approved", "rejected", "not_accepted"]
+    )
+    assert Application.objects.overdue().count() == 2
     assert CreditRecord.objects.filter(disclosure_end__lt=AS_OF).count() >= 50  # expired
     assert RecordEvent.objects.filter(kind=EventKind.EXPIRED).count() == (
         CreditRecord.objects.filter(status=RecordStatus.DISCLOSED, disclosure_end__lt=AS_OF).count()

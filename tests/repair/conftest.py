@@ -26,19 +26,6 @@ def jpeg(name="authorization.jpg"):
     return SimpleUploadedFile(name, JPEG, content_type="image/jpeg")
 
 
-@pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    """Evidence goes to a fresh directory per test."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "private")},
-        },
-    }
-    return tmp_path / "private"
-
-
 @pytest.fixture
 def entity(db):
     return EntityFactory(name="北京华为数字技术有限公司", code="91110000600037341L")

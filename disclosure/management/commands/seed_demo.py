@@ -42,4 +42,12 @@ class Command(BaseCommand):
             raise CommandError("--as-of cannot be in the future.")
         self.stdout.write(f"Loading demo data (seed {seed}, as of {as_of})")
         DemoSeeder(seed=seed, as_of=as_of, entities=entities, records=records, stdout=self.stdout).run()
+        if as_of == today:
+            # Repair applications are dated from today: the review clock runs on the real calendar.
+            from repair.demo import seed_applications
+
+            count = seed_applications(
+                seed=seed, reviewer_for=lambda department: department.staff.order_by("id").first()
+            )
+            self.stdout.write(f"  {count} credit repair applications")
         self.stdout.write(self.style.SUCCESS("Done. Staff admin: /admin/ as admin/admin."))
