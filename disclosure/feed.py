@@ -166,7 +166,9 @@ def changes(*, after: int, limit: int, today: dt.date | None = None) -> dict:
 
 
 def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
-    """Every disclosed record, and the feed cursor the set is consistent with.
+    """Every disclosed record, and the feed cursor the set is consistent with. Records whose
+    disclosure starts later are included (the feed told earlier consumers of them too): a
+    copy shows each record from its ``disclosure_start`` to its ``disclosure_end``.
 
     Read in one repeatable-read transaction (PostgreSQL), so the records are exactly the
     state after the cursor's event; streamed from a server-side cursor in constant memory.
@@ -184,7 +186,7 @@ def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield latest_cursor()
-            records = CreditRecord.objects.disclosed(on=today).order_by("id")
+            records = CreditRecord.objects.disclosed_now_or_later(on=today).order_by("id")
             if connection.vendor == "postgresql":
                 # PostgreSQL writes each document itself: Python only passes the text on.
                 documents = records.annotate(document=_document_in_database()).values_list(
@@ -238,8 +240,9 @@ def _hash(record_id: int, version: str) -> int:
 def digest(
     *, bucket_size: int | None = None, entity_code: str | None = None, today: dt.date | None = None
 ) -> dict:
-    """Count and hash of the disclosed set: the hash is the sum, modulo 2**64, of the first 8
-    bytes (big-endian) of md5("{id}:{version}") over the records, as hexadecimal."""
+    """Count and hash of the set disclosed on ``as_of`` (today): the hash is the sum, modulo
+    2**64, of the first 8 bytes (big-endian) of md5("{id}:{version}") over the records, as
+    hexadecimal. A copy computes the same over the records it shows that day."""
     records = CreditRecord.objects.disclosed(on=today)
     if entity_code:
         records = records.filter(entity__code=entity_code)
@@ -253,7 +256,11 @@ def digest(
             bucket = buckets.setdefault(record_id // bucket_size, {"count": 0, "hash": 0})
             bucket["count"] += 1
             bucket["hash"] = (bucket["hash"] + value) % 2**64
-    result = {"count": total["count"], "hash": f"{total['hash']:016x}"}
+    result = {
+        "as_of": (today or timezone.localdate()).isoformat(),
+        "count": total["count"],
+        "hash": f"{total['hash']:016x}",
+    }
     if bucket_size:
         result["bucket_size"] = bucket_size
         result["buckets"] = [

@@ -300,6 +300,18 @@ class CreditRecordQuerySet(models.QuerySet):
             disclosure_end__gte=on,
         )
 
+    def disclosed_now_or_later(self, *, on: dt.date | None = None) -> CreditRecordQuerySet:
+        """``disclosed(on=)`` plus the records whose disclosure starts after ``on`` (a licence
+        valid from next month): what a copy must already hold to show them on their first
+        day, since no event marks that day. Agencies' snapshots use it; the public pages never do."""
+        on = on or timezone.localdate()
+        return self.filter(
+            status=RecordStatus.DISCLOSED,
+            catalog_item__disclosure_attribute=DisclosureAttribute.PUBLIC,
+            disclosure_start__isnull=False,
+            disclosure_end__gte=on,
+        )
+
     def for_department_staff(self, user) -> CreditRecordQuerySet:
         if user.is_superuser:
             return self
