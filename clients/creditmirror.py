@@ -19,6 +19,7 @@ feed is applied in one SQLite transaction together with its cursor.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -80,10 +81,8 @@ class Client:
                     time.sleep(float(exc.headers.get("Retry-After") or 1))
                     continue
                 payload = exc.read().decode("utf-8", "replace")
-                try:
+                with contextlib.suppress(ValueError):
                     payload = json.loads(payload)
-                except ValueError:
-                    pass
                 raise ApiError(exc.code, payload) from None
         raise AssertionError("unreachable")
 
