@@ -136,12 +136,18 @@ def changes(*, after: int, limit: int, today: dt.date | None = None) -> dict:
         for e in events
         if e["record_id"] in published and FEED_KIND[e["kind"]] not in TOMBSTONES
     ]
-    live = {
-        row["id"]: record_document(row)
-        for row in CreditRecord.objects.filter(
-            id__in=content_ids, status=RecordStatus.DISCLOSED, disclosure_end__gte=today
-        ).values(*RECORD_FIELDS)
-    }
+    current = CreditRecord.objects.filter(
+        id__in=content_ids, status=RecordStatus.DISCLOSED, disclosure_end__gte=today
+    )
+    if connection.vendor == "postgresql":
+        # PostgreSQL writes the documents (as for the snapshot); json.loads is C, the ORM's
+        # per-field conversion of 20 columns was most of a page's time.
+        live = {
+            pk: json.loads(text)
+            for pk, text in current.annotate(document=_document_in_database()).values_list("id", "document")
+        }
+    else:
+        live = {row["id"]: record_document(row) for row in current.values(*RECORD_FIELDS)}
     out = []
     for event in events:
         if event["record_id"] not in published:
@@ -200,6 +206,45 @@ def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
 
     rows = read()
     return next(rows), rows
+
+
+def snapshot_ndjson(*, today: dt.date | None = None) -> tuple[int, Iterator[bytes]]:
+    """``snapshot()`` as NDJSON, one document per line, and its cursor.
+
+    On PostgreSQL the documents leave the database through ``COPY … TO STDOUT``, in the same
+    repeatable-read transaction as the cursor: PostgreSQL writes each line and Python passes
+    the bytes on. The CSV options are chosen so COPY adds nothing: JSON text never holds a
+    raw control character, so with \x01 as delimiter and \x02 as quote no value is quoted
+    or escaped, and each line is exactly the document."""
+    today = today or timezone.localdate()
+    if connection.vendor != "postgresql":
+        cursor_id, documents = snapshot(today=today)
+        return cursor_id, (to_json_line(document).encode() for document in documents)
+    ensure_expiries_recorded(today)
+
+    def read():
+        outermost = not connection.in_atomic_block
+        with transaction.atomic(), connection.cursor() as cursor:
+            if outermost:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield latest_cursor()
+            documents = (
+                CreditRecord.objects.disclosed_now_or_later(on=today)
+                .order_by("id")
+                .annotate(document=_document_in_database())
+                .values_list("document")
+            )
+            sql, params = documents.query.sql_with_params()
+            statement = (
+                f"COPY ({connection.ops.compose_sql(sql, params)}) TO STDOUT "
+                "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+            )
+            with cursor.cursor.copy(statement) as copy:
+                for block in copy:
+                    yield bytes(block)
+
+    blocks = read()
+    return next(blocks), blocks
 
 
 class RawDocument(str):

@@ -163,38 +163,41 @@ class Snapshot(AgencyView):
 
     @extend_schema(summary="Every disclosed record (NDJSON or CSV) with its feed cursor")
     def get(self, request, fmt):
-        cursor_id, documents = feed.snapshot()
-        if fmt == "csv":
-            writer = csv.writer(_Echo())
-            lines = chain(
-                [writer.writerow(SNAPSHOT_COLUMNS)],
-                (
-                    writer.writerow([_csv_value(doc[c]) for c in SNAPSHOT_COLUMNS])
-                    for doc in map(_as_dict, documents)
-                ),
-            )
-            response = StreamingHttpResponse(_batched(lines), content_type="text/csv; charset=utf-8")
-        else:
+        if fmt == "ndjson":
+            cursor_id, lines = feed.snapshot_ndjson()
             header = feed.to_json_line({"cursor": cursor_id, "as_of": timezone.localdate().isoformat()})
-            lines = chain([header], (feed.to_json_line(doc) for doc in documents))
             response = StreamingHttpResponse(
-                _batched(lines), content_type="application/x-ndjson; charset=utf-8"
+                _batched(chain([header.encode()], lines), joiner=b""),
+                content_type="application/x-ndjson; charset=utf-8",
             )
+            response["X-Feed-Cursor"] = str(cursor_id)
+            response["Content-Disposition"] = f'attachment; filename="snapshot-{cursor_id}.ndjson"'
+            return response
+        cursor_id, documents = feed.snapshot()
+        writer = csv.writer(_Echo())
+        lines = chain(
+            [writer.writerow(SNAPSHOT_COLUMNS)],
+            (
+                writer.writerow([_csv_value(doc[c]) for c in SNAPSHOT_COLUMNS])
+                for doc in map(_as_dict, documents)
+            ),
+        )
+        response = StreamingHttpResponse(_batched(lines), content_type="text/csv; charset=utf-8")
         response["X-Feed-Cursor"] = str(cursor_id)
-        response["Content-Disposition"] = f'attachment; filename="snapshot-{cursor_id}.{fmt}"'
+        response["Content-Disposition"] = f'attachment; filename="snapshot-{cursor_id}.csv"'
         return response
 
 
-def _batched(lines, size: int = 2000):
+def _batched(lines, size: int = 2000, joiner=""):
     """Send lines in blocks: one socket write per line would cost more than the line."""
     block = []
     for line in lines:
         block.append(line)
         if len(block) == size:
-            yield "".join(block)
+            yield joiner.join(block)
             block = []
     if block:
-        yield "".join(block)
+        yield joiner.join(block)
 
 
 def _as_dict(document) -> dict:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from disclosure import agencies, feed, services
-from disclosure.models import Agency, DisclosureAttribute
+from disclosure.models import Agency, CreditRecord, DisclosureAttribute
 from disclosure.rules import Severity
 from tests.factories import CatalogItemFactory, CreditRecordFactory
 
@@ -185,3 +185,23 @@ def test_a_page_of_events_never_public_still_moves_the_cursor(api, frozen_today)
     assert body["next"] == hidden[-1].events.get().pk
     body = api("/api/v1/changes/", after=body["next"], limit=3).json()
     assert [(e["type"], e["record_id"]) for e in body["events"]] == [("disclosed", shown.pk)]
+
+
+def test_the_ndjson_snapshot_lines_are_the_documents(api, frozen_today):
+    """On PostgreSQL the lines come straight out of COPY: each must be exactly the document
+    the Python path writes, quotes, backslashes and newlines in the text included."""
+    tricky = CreditRecordFactory(
+        decision_date=D(2026, 6, 1),
+        facts='第一行\n第二行\t"引号" 反斜杠\\ 与 \x01\x02 控制字符',
+        penalty_amount="5000.00",
+    )
+    plain = CreditRecordFactory(decision_date=D(2026, 6, 2))
+    lines = b"".join(api("/api/v1/snapshot.ndjson").streaming_content).decode().splitlines()
+    documents = [json.loads(line) for line in lines[1:]]
+    expected = [
+        json.loads(feed.to_json_line(feed.record_document(row)))
+        for row in CreditRecord.objects.order_by("id").values(*feed.RECORD_FIELDS)
+    ]
+    assert documents == expected
+    assert [d["id"] for d in documents] == [tricky.pk, plain.pk]
+    assert documents[0]["facts"] == '第一行\n第二行\t"引号" 反斜杠\\ 与 \x01\x02 控制字符'
