@@ -1,7 +1,20 @@
-from django.urls import translate_url
+from django.conf import settings
 from django.utils.translation import get_language
 
 LANGUAGE_LABELS = {"zh-hans": "简体中文", "en": "English"}
+# Every page lives under i18n_patterns without a prefix for the default language and with
+# "/<code>/" for the others, and no URL pattern is translated: the same page in another
+# language is the same path with the prefix swapped. (Django's translate_url resolves and
+# reverses the path to learn that, on every page.)
+PREFIXES = tuple(f"/{code}/" for code in LANGUAGE_LABELS if code != settings.LANGUAGE_CODE)
+
+
+def in_language(path: str, code: str) -> str:
+    for prefix in PREFIXES:
+        if path.startswith(prefix):
+            path = path[len(prefix) - 1 :]
+            break
+    return path if code == settings.LANGUAGE_CODE else f"/{code}{path}"
 
 
 def languages(request):
@@ -12,7 +25,7 @@ def languages(request):
     path = request.get_full_path()
     return {
         "language_links": [
-            {"code": code, "label": label, "url": translate_url(path, code), "current": code == current}
+            {"code": code, "label": label, "url": in_language(path, code), "current": code == current}
             for code, label in LANGUAGE_LABELS.items()
         ]
     }

@@ -268,3 +268,21 @@ def test_both_languages_and_the_switch(client, entity, penalty):
 
 def test_robots_txt_keeps_crawlers_off_search(client):
     assert client.get("/robots.txt").content.decode().splitlines()[1] == "Disallow: /search/"
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "expected"),
+    [
+        ("/entities/91110000600037341L/", "en", "/en/entities/91110000600037341L/"),
+        ("/entities/91110000600037341L/", "zh-hans", "/entities/91110000600037341L/"),
+        ("/en/search/?q=%E5%8D%8E", "zh-hans", "/search/?q=%E5%8D%8E"),
+        ("/en/search/?q=x", "en", "/en/search/?q=x"),
+        ("/", "en", "/en/"),
+        ("/en/", "zh-hans", "/"),
+        ("/entries/en/", "en", "/en/entries/en/"),
+    ],
+)
+def test_the_same_page_in_another_language(path, code, expected):
+    from disclosure.context_processors import in_language
+
+    assert in_language(path, code) == expected
