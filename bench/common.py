@@ -133,4 +133,4 @@ def prewarm(database_url: str) -> None:
             "WHERE n.nspname = 'public' AND c.relname LIKE 'disclosure%%' AND c.relkind IN ('r', 'i')"
         ).fetchall()
         for (relation,) in relations:
-            conn.execute("SELECT pg_prewarm(%s, 'read')", [relation])
+            conn.execute("SELECT pg_prewarm(%s, 'buffer')", [relation])

@@ -30,7 +30,7 @@ COPY (
   JOIN disclosure_catalogitem c ON c.id = r.catalog_item_id
   JOIN disclosure_department d ON d.id = r.department_id
   WHERE r.status = 'disclosed' AND c.disclosure_attribute = 'public'
-    AND r.disclosure_start <= CURRENT_DATE AND r.disclosure_end >= CURRENT_DATE
+    AND r.disclosure_start IS NOT NULL AND r.disclosure_end >= CURRENT_DATE
   ORDER BY r.id
 ) TO STDOUT
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -44,12 +45,20 @@ def agency_key_authenticate(raw_key: str) -> AgencyKey | None:
     parts = raw_key.split("_", 2)  # the secret part may itself contain "_"
     if len(parts) != 3 or parts[0] != "cc":
         return None
-    key = AgencyKey.objects.select_related("agency").filter(prefix=parts[1]).first()
-    if key is None or not secrets.compare_digest(key.digest, digest(raw_key)):
+    try:
+        key = AgencyKey.objects.select_related("agency").get(prefix=parts[1])
+    except AgencyKey.DoesNotExist:
+        return None
+    if not secrets.compare_digest(key.digest, digest(raw_key)):
         return None
     if key.revoked_at is not None or not key.agency.active:
         return None
     return key
+
+
+# "Last used" is for staff deciding whether a key is still needed: to the minute is plenty,
+# and a key polled every second then costs one write a minute, not one a call.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def agency_call_log(*, key: AgencyKey, method: str, endpoint: str, status: int) -> None:
@@ -57,7 +66,9 @@ def agency_call_log(*, key: AgencyKey, method: str, endpoint: str, status: int) 
     AgencyCall.objects.create(
         agency_id=key.agency_id, key=key, method=method, endpoint=endpoint, status=status, at=now
     )
-    AgencyKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        AgencyKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
 
 
 def agency_acknowledge(*, agency: Agency, cursor: int) -> Agency:
