@@ -320,3 +320,14 @@ def test_statistics(client, submit, reviewer, record, applicant_data):
     assert [getattr(row, name) for name in values] == [3, 1, 1, 0, 1, 1, 1, 2]
     assert [getattr(total, name) for name in values] == [3, 1, 1, 0, 1, 1, 1, 2]
     assert row.department == record.department
+
+
+def test_record_page_says_when_repair_does_not_apply(client, entity, frozen_today):
+    from disclosure.rules import Category, Severity
+    from tests.factories import CatalogItemFactory
+
+    item = CatalogItemFactory(category=Category.SERIOUS_DISHONESTY, severity=Severity.SERIOUS, repairable=False)
+    listing = CreditRecordFactory(entity=entity, catalog_item=item, decision_date=D(2026, 1, 10))
+    page = client.get(f"/en/records/{listing.pk}/").content.decode()
+    assert "Credit repair does not apply to records of this kind: they are disclosed for their whole period." in page
+    assert "Apply for repair" not in page
