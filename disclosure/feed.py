@@ -132,7 +132,9 @@ def changes(*, after: int, limit: int, today: dt.date | None = None) -> dict:
     events = events[:limit]
     published, live = set(), {}
     if events:
-        in_page = RecordEvent.objects.filter(id__gte=events[0]["id"], id__lte=events[-1]["id"]).values("record_id")
+        in_page = RecordEvent.objects.filter(id__gte=events[0]["id"], id__lte=events[-1]["id"]).values(
+            "record_id"
+        )
         records = CreditRecord.objects.filter(_published(), id__in=in_page)
         current = Q(status=RecordStatus.DISCLOSED, disclosure_end__gte=today)
         if connection.vendor == "postgresql":

@@ -223,7 +223,12 @@ ACTIONS = {
 def review_queue(request):
     show = "decided" if request.GET.get("show") == "decided" else "open"
     applications = list(selectors.review_queue(user=request.user, show=show))
-    return render(request, "repair/review_queue.html", {"applications": applications, "show": show})
+    any_provisional = show == "open" and any(a.due_provisional for a in applications)
+    return render(
+        request,
+        "repair/review_queue.html",
+        {"applications": applications, "show": show, "any_provisional": any_provisional},
+    )
 
 
 @staff_member_required

@@ -61,7 +61,7 @@ def test_accept_then_approve_withdraws_the_record_in_the_same_step(application, 
 
 
 def test_every_step_mails_the_applicant_after_commit(
-    application, reviewer, django_capture_on_commit_callbacks, english
+    english, application, reviewer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.repair_accept(application=application, reviewer=reviewer)
@@ -72,6 +72,16 @@ def test_every_step_mails_the_applicant_after_commit(
         f"Credit repair application {application.number}: Rejected",
     ]
     assert "罚款尚未缴清。" in mail.outbox[1].body
+
+
+def test_mail_is_in_the_language_the_applicant_used(
+    application, reviewer, django_capture_on_commit_callbacks, english
+):
+    # The application was made on the Chinese site; the reviewer works in English.
+    assert application.language == "zh-hans"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.repair_accept(application=application, reviewer=reviewer)
+    assert [m.subject for m in mail.outbox] == [f"信用修复申请{application.number}：已受理"]
 
 
 def test_nothing_is_mailed_when_the_step_fails(application, reviewer, django_capture_on_commit_callbacks):

@@ -326,8 +326,13 @@ def test_record_page_says_when_repair_does_not_apply(client, entity, frozen_toda
     from disclosure.rules import Category, Severity
     from tests.factories import CatalogItemFactory
 
-    item = CatalogItemFactory(category=Category.SERIOUS_DISHONESTY, severity=Severity.SERIOUS, repairable=False)
+    item = CatalogItemFactory(
+        category=Category.SERIOUS_DISHONESTY, severity=Severity.SERIOUS, repairable=False
+    )
     listing = CreditRecordFactory(entity=entity, catalog_item=item, decision_date=D(2026, 1, 10))
     page = client.get(f"/en/records/{listing.pk}/").content.decode()
-    assert "Credit repair does not apply to records of this kind: they are disclosed for their whole period." in page
+    assert (
+        "Credit repair does not apply to records of this kind: they are disclosed for their whole period."
+        in page
+    )
     assert "Apply for repair" not in page
