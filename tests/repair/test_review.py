@@ -74,12 +74,11 @@ def test_every_step_mails_the_applicant_after_commit(
     assert "罚款尚未缴清。" in mail.outbox[1].body
 
 
-def test_mail_is_in_the_language_the_applicant_used(
-    application, reviewer, django_capture_on_commit_callbacks, english
-):
-    # The application was made on the Chinese site; the reviewer works in English.
+def test_mail_is_in_the_language_the_applicant_used(submit, reviewer, django_capture_on_commit_callbacks):
+    with translation.override("zh-hans"):  # applied on the Chinese site
+        application = submit().application
     assert application.language == "zh-hans"
-    with django_capture_on_commit_callbacks(execute=True):
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):  # reviewed in English
         services.repair_accept(application=application, reviewer=reviewer)
     assert [m.subject for m in mail.outbox] == [f"信用修复申请{application.number}：已受理"]
 
