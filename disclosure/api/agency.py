@@ -10,6 +10,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, permissions, serializers
 from rest_framework.response import Response
@@ -74,6 +75,82 @@ class AgencyThrottle(SimpleRateThrottle):
         return super().allow_request(request, view)
 
 
+# What the agency endpoints answer, for the OpenAPI schema (the views build the JSON
+# themselves, from the feed module, to keep large pages cheap).
+RecordDocument = inline_serializer(
+    "RecordDocument",
+    {
+        "id": serializers.IntegerField(),
+        "entity": serializers.CharField(
+            help_text="Unified Social Credit Code, or a natural person's masked number."
+        ),
+        "entity_name": serializers.CharField(),
+        "catalog_item": serializers.CharField(),
+        "category": serializers.CharField(),
+        "department": serializers.CharField(),
+        "decision_number": serializers.CharField(),
+        "decision_date": serializers.DateField(),
+        "facts": serializers.CharField(),
+        "legal_basis_cited": serializers.CharField(),
+        "outcome": serializers.CharField(),
+        "penalty_amount": serializers.CharField(allow_null=True, help_text="Yuan, as a decimal string."),
+        "severity": serializers.CharField(),
+        "valid_from": serializers.DateField(allow_null=True),
+        "valid_until": serializers.DateField(allow_null=True),
+        "disclosure_start": serializers.DateField(help_text="Show the record from this day..."),
+        "disclosure_end": serializers.DateField(help_text="...to this day, inclusive."),
+        "earliest_repair_on": serializers.DateField(allow_null=True),
+        "version": serializers.CharField(help_text="Changes with every change to the record."),
+    },
+)
+FEED_EVENT_FIELDS = {
+    "cursor": serializers.IntegerField(),
+    "type": serializers.ChoiceField(choices=["disclosed", "updated", "withdrawn", "revoked", "expired"]),
+    "record_id": serializers.IntegerField(),
+    "time": serializers.DateTimeField(),
+    "record": RecordDocument,
+    "reason": serializers.CharField(required=False, help_text="Tombstones only."),
+    "effective_on": serializers.DateField(required=False, help_text="Tombstones only."),
+    "repair_application": serializers.CharField(required=False, help_text="Withdrawals only."),
+}
+ChangesPage = inline_serializer(
+    "ChangesPage",
+    {
+        "events": inline_serializer("FeedEvent", FEED_EVENT_FIELDS, many=True),
+        "next": serializers.IntegerField(help_text="Send this as `after` next time."),
+        "has_more": serializers.BooleanField(),
+    },
+)
+DIGEST_BUCKET_FIELDS = {
+    "bucket": serializers.IntegerField(),
+    "first_id": serializers.IntegerField(),
+    "count": serializers.IntegerField(),
+    "hash": serializers.CharField(),
+}
+DigestAnswer = inline_serializer(
+    "Digest",
+    {
+        "as_of": serializers.DateField(),
+        "count": serializers.IntegerField(),
+        "hash": serializers.CharField(
+            help_text='Sum mod 2**64 of the first 8 bytes of md5("{id}:{version}"), hex.'
+        ),
+        "bucket_size": serializers.IntegerField(required=False),
+        "buckets": inline_serializer("DigestBucket", DIGEST_BUCKET_FIELDS, many=True, required=False),
+    },
+)
+AcknowledgementState = inline_serializer(
+    "AcknowledgementState",
+    {
+        "cursor": serializers.IntegerField(allow_null=True),
+        "reported_at": serializers.DateTimeField(allow_null=True),
+        "events_behind": serializers.IntegerField(),
+        "behind_since": serializers.DateTimeField(allow_null=True),
+        "late_after_days": serializers.IntegerField(),
+    },
+)
+
+
 class AgencyView(APIView):
     """Base of agency endpoints: key required, throttled per agency, each call logged."""
 
@@ -114,6 +191,7 @@ class Changes(AgencyView):
             OpenApiParameter("after", int, description="The last cursor applied (0 to start)."),
             OpenApiParameter("limit", int, description=f"At most this many events (1 to {feed.MAX_LIMIT})."),
         ],
+        responses={200: ChangesPage, 304: None},
     )
     def get(self, request):
         after = _int_param(request, "after", 0, minimum=0)
@@ -161,7 +239,14 @@ class _Echo:
 class Snapshot(AgencyView):
     """Every disclosed record, streamed, with the cursor to follow the feed from."""
 
-    @extend_schema(summary="Every disclosed record (NDJSON or CSV) with its feed cursor")
+    @extend_schema(
+        summary="Every disclosed record (NDJSON or CSV) with its feed cursor",
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+        parameters=[OpenApiParameter("fmt", exclude=True)],
+    )
     def get(self, request, fmt):
         if fmt == "ndjson":
             cursor_id, lines = feed.snapshot_ndjson()
@@ -221,6 +306,7 @@ class Digest(AgencyView):
             OpenApiParameter("bucket_size", int, description="Also give each bucket of this many ids."),
             OpenApiParameter("entity", str, description="Only this entity's records (its code)."),
         ],
+        responses=DigestAnswer,
     )
     def get(self, request):
         bucket_size = _int_param(request, "bucket_size", 0, minimum=0, maximum=10_000_000) or None
@@ -247,13 +333,14 @@ class Acknowledgement(AgencyView):
             "late_after_days": settings.AGENCY_LATE_DAYS,
         }
 
-    @extend_schema(summary="The cursor last reported and the lag it means")
+    @extend_schema(summary="The cursor last reported and the lag it means", responses=AcknowledgementState)
     def get(self, request):
         return Response(self._state(request.user))
 
     @extend_schema(
         summary="Report the cursor applied to the agency's copy",
         request=AcknowledgementSerializer,
+        responses=AcknowledgementState,
     )
     def post(self, request):
         serializer = AcknowledgementSerializer(data=request.data)

@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import agency, views
@@ -12,7 +12,8 @@ urlpatterns = [
     path("records/<int:pk>/", views.record_detail, name="record"),
     path("agency/", agency.Whoami.as_view(), name="agency"),
     path("changes/", agency.Changes.as_view(), name="changes"),
-    re_path(r"^snapshot\.(?P<fmt>ndjson|csv)$", agency.Snapshot.as_view(), name="snapshot"),
+    path("snapshot.ndjson", agency.Snapshot.as_view(), {"fmt": "ndjson"}, name="snapshot-ndjson"),
+    path("snapshot.csv", agency.Snapshot.as_view(), {"fmt": "csv"}, name="snapshot-csv"),
     path("digest/", agency.Digest.as_view(), name="digest"),
     path("acknowledgement/", agency.Acknowledgement.as_view(), name="acknowledgement"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

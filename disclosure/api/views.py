@@ -60,7 +60,12 @@ class SearchPage(serializers.Serializer):
     results = SearchHitSerializer(many=True)
 
 
-@extend_schema(parameters=[SearchQuery], responses=SearchPage, summary="Search entities by name")
+@extend_schema(
+    parameters=[SearchQuery],
+    responses=SearchPage,
+    summary="Search entities by name",
+    operation_id="entities_search",
+)
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def entity_search(request):
