@@ -123,30 +123,38 @@ def status(request):
     return render(request, "repair/status.html", {"form": form}, status=400 if form.errors else 200)
 
 
-@never_cache
-@require_safe
-def status_detail(request, number):
+def _own_application(request, number):
+    """The application whose query code this browser has given, or None."""
     if not _has_access(request, number):
-        return redirect("repair:status")
-    application = selectors.application_for_status(number)
-    if application is None:
-        raise Http404
+        return None
+    return selectors.application_for_status(number)
+
+
+def _status_page(request, application, material_form, *, status=200):
     return render(
         request,
         "repair/status_detail.html",
-        {"application": application, "material_form": MaterialForm(), "S": ApplicationStatus},
+        {"application": application, "material_form": material_form, "S": ApplicationStatus},
+        status=status,
     )
+
+
+@never_cache
+@require_safe
+def status_detail(request, number):
+    application = _own_application(request, number)
+    if application is None:
+        return redirect("repair:status")
+    return _status_page(request, application, MaterialForm())
 
 
 @never_cache
 @require_POST
 @ratelimit(key="ip", rate=settings.REPAIR_APPLY_RATE_LIMIT, method="POST", block=True)
 def supply_material(request, number):
-    if not _has_access(request, number):
-        return redirect("repair:status")
-    application = selectors.application_for_status(number)
+    application = _own_application(request, number)
     if application is None:
-        raise Http404
+        return redirect("repair:status")
     form = MaterialForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -158,12 +166,7 @@ def supply_material(request, number):
         else:
             messages.success(request, _("Thank you: the material was received and the review goes on."))
             return redirect("repair:status_detail", number=number)
-    return render(
-        request,
-        "repair/status_detail.html",
-        {"application": application, "material_form": form, "S": ApplicationStatus},
-        status=400,
-    )
+    return _status_page(request, application, form, status=400)
 
 
 @never_cache

@@ -111,3 +111,18 @@ def inject_failure(db):
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             else:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+@pytest.fixture
+def another_record(record):
+    """Another repairable record of the same entity, department and kind."""
+
+    def make(decision_date):
+        return CreditRecordFactory(
+            entity=record.entity,
+            department=record.department,
+            catalog_item=record.catalog_item,
+            decision_date=decision_date,
+        )
+
+    return make

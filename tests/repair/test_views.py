@@ -201,18 +201,10 @@ def test_the_queue_needs_a_staff_login(client, submitted):
 
 
 def test_the_queue_lists_the_departments_applications_by_due_date(
-    client, submit, reviewer, record, django_assert_num_queries, applicant_data
+    client, submit, reviewer, record, django_assert_num_queries, applicant_data, another_record
 ):
     first = submit().application
-    later = CreditRecordFactory(
-        entity=record.entity,
-        department=record.department,
-        catalog_item=record.catalog_item,
-        decision_date=D(2026, 5, 1),
-    )
-    second = services.repair_submit(
-        record=later, fulfilment_files=[pdf()], representation_files=[pdf()], **applicant_data
-    ).application
+    second = submit(record=another_record(D(2026, 5, 1))).application
     services.repair_accept(application=second, reviewer=reviewer)  # due 9 December
     elsewhere = CreditRecordFactory(decision_date=D(2026, 5, 1))
     services.repair_submit(
@@ -279,29 +271,13 @@ def test_a_refusal_without_a_reason_is_explained(client, submitted, reviewer):
     assert Application.objects.get().status == S.SUBMITTED
 
 
-def test_statistics(client, submit, reviewer, record, applicant_data):
+def test_statistics(client, submit, reviewer, record, another_record):
     first = submit().application
     services.repair_accept(application=first, reviewer=reviewer)
     services.repair_approve(application=first, reviewer=reviewer)
-    second_record = CreditRecordFactory(
-        entity=record.entity,
-        department=record.department,
-        catalog_item=record.catalog_item,
-        decision_date=D(2026, 5, 1),
-    )
-    second = services.repair_submit(
-        record=second_record, fulfilment_files=[pdf()], representation_files=[pdf()], **applicant_data
-    ).application
+    second = submit(record=another_record(D(2026, 5, 1))).application
     services.repair_refuse(application=second, reviewer=reviewer, reason="材料不全")
-    third_record = CreditRecordFactory(
-        entity=record.entity,
-        department=record.department,
-        catalog_item=record.catalog_item,
-        decision_date=D(2026, 4, 1),
-    )
-    third = services.repair_submit(
-        record=third_record, fulfilment_files=[pdf()], representation_files=[pdf()], **applicant_data
-    ).application
+    third = submit(record=another_record(D(2026, 4, 1))).application
     Application.objects.filter(pk=third.pk).update(due_on=D(2026, 11, 25))
     Application.objects.filter(pk=second.pk).update(decision_working_days=4)
     response = client.get("/en/repair/statistics/")
