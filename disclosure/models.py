@@ -78,6 +78,10 @@ class Entity(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped with every change to any of the entity's records (services write it with the
+    # record's event), so the entity page's validators need no look at the records.
+    records_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    records_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("entity")

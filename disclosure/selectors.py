@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from . import identity
@@ -20,7 +20,6 @@ from .models import (
     Entity,
     EntityKind,
     RecordEvent,
-    RecordStatus,
 )
 from .rules import Category
 
@@ -30,20 +29,6 @@ PUBLIC_LISTS = {
     "red": (Category.RED_LIST,),
     "abnormal-operation": (Category.ABNORMAL_OPERATION,),
 }
-
-
-def entities_with_version() -> QuerySet[Entity]:
-    """Entities annotated with what their page's validators need, in the same query: when
-    any of their records last changed, and how many records they have."""
-    records = CreditRecord.objects.filter(entity=OuterRef("pk")).order_by().values("entity")
-    return Entity.objects.annotate(
-        records_changed_at=Subquery(records.annotate(latest=Max("updated_at")).values("latest")),
-        records_count=Subquery(records.annotate(n=Count("id")).values("n")),
-        # Two writes within one clock tick leave updated_at alone; a withdrawal still shows here.
-        records_disclosed=Subquery(
-            records.annotate(n=Count("id", filter=Q(status=RecordStatus.DISCLOSED))).values("n")
-        ),
-    )
 
 
 def entity_by_code(code: str) -> Entity | None:
@@ -132,24 +117,12 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 def entity_version(entity: Entity, *, on: dt.date | None = None) -> tuple[str, dt.datetime]:
     """An ETag and Last-Modified for an entity's public page. They change whenever the entity
-    or any of its records changes (a withdrawn record included), and at midnight, when records
-    may lapse: Last-Modified is never before the start of today."""
+    or any of its records changes (``records_version``: a withdrawn record included), and at
+    midnight, when records may lapse: Last-Modified is never before the start of today."""
     on = on or timezone.localdate()
-    if hasattr(entity, "records_changed_at"):
-        latest = {
-            "latest": entity.records_changed_at,
-            "count": entity.records_count or 0,
-            "disclosed": entity.records_disclosed or 0,
-        }
-    else:
-        latest = CreditRecord.objects.filter(entity=entity).aggregate(
-            latest=Max("updated_at"),
-            count=Count("id"),
-            disclosed=Count("id", filter=Q(status=RecordStatus.DISCLOSED)),
-        )
-    modified = max(filter(None, [entity.updated_at, latest["latest"], _start_of(on)]))
+    modified = max(filter(None, [entity.updated_at, entity.records_changed_at, _start_of(on)]))
     names = "|".join(entity.indexed_names)
-    token = f"{entity.pk}:{entity.updated_at.isoformat()}:{latest['latest']}:{latest['count']}:{latest['disclosed']}:{on}:{names}"
+    token = f"{entity.pk}:{entity.updated_at.isoformat()}:{entity.records_version}:{on}:{names}"
     return hashlib.sha256(token.encode()).hexdigest()[:32], modified
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -157,8 +158,10 @@ def lock_event_order() -> None:
 
 
 def _write_event(*, record, kind, actor, reason="", reference="", changes=None, effective_on=None):
+    """The record's history row, and the bump of its entity's ``records_version`` that tells
+    the entity's page (and its ETag) that something changed."""
     lock_event_order()
-    return RecordEvent.objects.create(
+    event = RecordEvent.objects.create(
         record=record,
         kind=kind,
         actor=actor,
@@ -168,6 +171,10 @@ def _write_event(*, record, kind, actor, reason="", reference="", changes=None, 
         changes=changes or {},
         effective_on=effective_on or timezone.localdate(),
     )
+    Entity.objects.filter(pk=record.entity_id).update(
+        records_version=F("records_version") + 1, records_changed_at=event.occurred_at
+    )
+    return event
 
 
 def _save_new(record: CreditRecord) -> None:

@@ -134,14 +134,14 @@ def entity_detail(request, code):
     canonical = uscc.normalize(code)
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
-    entity = get_object_or_404(selectors.entities_with_version(), code=code)
+    entity = get_object_or_404(Entity.objects, code=code)
     return _profile_response(request, entity)
 
 
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def person_detail(request, pk):
-    entity = get_object_or_404(selectors.entities_with_version(), pk=pk, kind=EntityKind.NATURAL_PERSON)
+    entity = get_object_or_404(Entity.objects, pk=pk, kind=EntityKind.NATURAL_PERSON)
     return _profile_response(request, entity)
 
 

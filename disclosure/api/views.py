@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
 from disclosure import divisions, search, selectors, uscc
-from disclosure.models import CreditRecord, EntityKind
+from disclosure.models import CreditRecord, Entity, EntityKind
 from disclosure.rules import Category
 
 from .errors import gone
@@ -35,7 +35,7 @@ def _entity_or_404(code: str):
         canonical = uscc.validate(code)
     except DjangoValidationError as exc:
         raise ValidationError({"code": exc.messages}) from None
-    return get_object_or_404(selectors.entities_with_version(), code=canonical)
+    return get_object_or_404(Entity.objects, code=canonical)
 
 
 class SearchQuery(serializers.Serializer):
