@@ -150,8 +150,9 @@ def repair_submit(
 ) -> Submission:
     """Take a repair application for ``record``.
 
-    Checks, in order: that the code and name are the record's entity's, the files (type by
-    content, size, count), and, with the record locked, every eligibility rule. The files are
+    Checks, in order: every eligibility rule, that the code and name are the record's
+    entity's, the commitment, the files (type by content, size, count), and, with the record
+    locked, every eligibility rule again (another application may have come in). The files are
     written to storage before the transaction (slow I/O stays outside it) and deleted again if
     the application is not taken. Mails the number and query code after commit.
     """
