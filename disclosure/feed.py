@@ -21,6 +21,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Case, F, Func, Max, Q, TextField, When
 from django.db.models.functions import Cast, Coalesce, JSONObject
@@ -98,6 +99,7 @@ def _published(prefix: str = "") -> Q:
 
 
 EXPIRIES_PER_REQUEST = 2000
+EXPIRIES_CHECK_SECONDS = 10
 
 
 def ensure_expiries_recorded(today: dt.date | None = None) -> None:
@@ -106,12 +108,20 @@ def ensure_expiries_recorded(today: dt.date | None = None) -> None:
     nothing is). A request writes at most one batch; a larger backlog (after an import) is
     the daily ``records_record_expiries`` job's."""
     today = today or timezone.localdate()
+    checked_key = f"feed:expiries-checked:{today.isoformat()}"
+    if cache.get(checked_key):
+        return
     due = CreditRecord.objects.filter(
         status=RecordStatus.DISCLOSED, disclosure_end__lt=today, expiry_recorded_on__isnull=True
     )
     # Ordered, so PostgreSQL reads the small partial index rather than guessing a scan.
     if due.order_by("disclosure_end").values_list("pk", flat=True)[:1]:
         services.records_record_expiries(on=today, batch_size=EXPIRIES_PER_REQUEST, max_batches=1)
+    else:
+        # Nothing was due: polls in the next seconds need not ask again. Records only become
+        # due at midnight (a new key) or through a back-dated write, whose expiry then waits
+        # at most this long.
+        cache.set(checked_key, True, EXPIRIES_CHECK_SECONDS)
 
 
 def latest_cursor() -> int:

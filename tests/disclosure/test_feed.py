@@ -74,13 +74,27 @@ def test_feed_in_order_with_tombstones(api, frozen_today):
     assert "record" not in more[0]
 
 
+def test_a_back_dated_record_gets_its_expiry_within_seconds(api, frozen_today):
+    """A poll that finds no expiry due spares the next polls the question for a few seconds;
+    a record entered late, already lapsed, gets its expiry event once they are over."""
+    _events, cursor = poll_all(api)
+    lapsed = CreditRecordFactory(decision_date=D(2024, 3, 1))  # general: last shown 2025-03-01
+    events, cursor = poll_all(api, after=cursor)
+    assert [(e["type"], e["record_id"]) for e in events] == [("disclosed", lapsed.pk)]
+    frozen_today.shift(dt.timedelta(seconds=feed.EXPIRIES_CHECK_SECONDS + 1))
+    events, cursor = poll_all(api, after=cursor)
+    assert [(e["type"], e["record_id"], e["effective_on"]) for e in events] == [
+        ("expired", lapsed.pk, "2025-03-02")
+    ]
+
+
 def test_nothing_new_is_cheap_and_answers_304(api, client, key, frozen_today, django_assert_num_queries):
     CreditRecordFactory(decision_date=D(2026, 6, 1))
     body = api("/api/v1/changes/").json()
-    # key, expiries due?, latest cursor, the call log row in its own transaction (a savepoint
-    # here: two statements; on PostgreSQL one more to commit it asynchronously). The key's
-    # last use was written a moment ago by the first call.
-    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 6):
+    # key, latest cursor, the call log row in its own transaction (a savepoint here: two
+    # statements; on PostgreSQL one more to commit it asynchronously). The first call found
+    # no expiry due a moment ago, and wrote the key's last use.
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 5):
         empty = api("/api/v1/changes/", after=body["next"])
     assert empty.json() == {"events": [], "next": body["next"], "has_more": False}
     again = client.get(
