@@ -224,8 +224,24 @@ def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
     return next(rows), rows
 
 
+SNAPSHOT_BLOCK_BYTES = 256 * 1024
+
+
+def _in_blocks(lines) -> Iterator[bytes]:
+    """Lines gathered into blocks (in C: bytearray +=), so a response is written in large
+    pieces rather than a socket write per line."""
+    buffer = bytearray()
+    for line in lines:
+        buffer += line
+        if len(buffer) >= SNAPSHOT_BLOCK_BYTES:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
 def snapshot_ndjson(*, today: dt.date | None = None) -> tuple[int, Iterator[bytes]]:
-    """``snapshot()`` as NDJSON, one document per line, and its cursor.
+    """``snapshot()`` as NDJSON, one document per line, in blocks of bytes, and its cursor.
 
     On PostgreSQL the documents leave the database through ``COPY … TO STDOUT``, in the same
     repeatable-read transaction as the cursor: PostgreSQL writes each line and Python passes
@@ -235,7 +251,7 @@ def snapshot_ndjson(*, today: dt.date | None = None) -> tuple[int, Iterator[byte
     today = today or timezone.localdate()
     if connection.vendor != "postgresql":
         cursor_id, documents = snapshot(today=today)
-        return cursor_id, (to_json_line(document).encode() for document in documents)
+        return cursor_id, _in_blocks(to_json_line(document).encode() for document in documents)
     ensure_expiries_recorded(today)
 
     def read():
@@ -256,8 +272,7 @@ def snapshot_ndjson(*, today: dt.date | None = None) -> tuple[int, Iterator[byte
                 "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
             )
             with cursor.cursor.copy(statement) as copy:
-                for block in copy:
-                    yield bytes(block)
+                yield from _in_blocks(copy)
 
     blocks = read()
     return next(blocks), blocks

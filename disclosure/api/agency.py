@@ -249,11 +249,10 @@ class Snapshot(AgencyView):
     )
     def get(self, request, fmt):
         if fmt == "ndjson":
-            cursor_id, lines = feed.snapshot_ndjson()
+            cursor_id, blocks = feed.snapshot_ndjson()
             header = feed.to_json_line({"cursor": cursor_id, "as_of": timezone.localdate().isoformat()})
             response = StreamingHttpResponse(
-                _batched(chain([header.encode()], lines), joiner=b""),
-                content_type="application/x-ndjson; charset=utf-8",
+                chain([header.encode()], blocks), content_type="application/x-ndjson; charset=utf-8"
             )
             response["X-Feed-Cursor"] = str(cursor_id)
             response["Content-Disposition"] = f'attachment; filename="snapshot-{cursor_id}.ndjson"'
@@ -273,16 +272,16 @@ class Snapshot(AgencyView):
         return response
 
 
-def _batched(lines, size: int = 2000, joiner=""):
+def _batched(lines, size: int = 2000):
     """Send lines in blocks: one socket write per line would cost more than the line."""
     block = []
     for line in lines:
         block.append(line)
         if len(block) == size:
-            yield joiner.join(block)
+            yield "".join(block)
             block = []
     if block:
-        yield joiner.join(block)
+        yield "".join(block)
 
 
 def _as_dict(document) -> dict:
