@@ -210,10 +210,7 @@ class CreditRecordAdmin(admin.ModelAdmin):
     raw_id_fields = ["entity"]
     list_select_related = ["entity", "catalog_item", "department"]
     readonly_fields = [
-        "rule_set",
-        "disclosure_start",
-        "disclosure_end",
-        "earliest_repair_on",
+        *services.COMPUTED_FIELDS,
         "status",
         "status_reason",
         "status_changed_at",

@@ -8,11 +8,11 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Agency, AgencyCall, AgencyKey, RecordEvent
+from . import feed
+from .models import Agency, AgencyCall, AgencyKey
 
 KEY_PREFIX_LENGTH = 8
 
@@ -82,7 +82,7 @@ def agency_call_log(*, key: AgencyKey, method: str, endpoint: str, status: int) 
 def agency_acknowledge(*, agency: Agency, cursor: int) -> Agency:
     """Record that the agency's copy has applied every event up to ``cursor``. A cursor
     beyond the feed's head is refused: nobody can have applied events that do not exist."""
-    head = RecordEvent.objects.aggregate(head=Max("id"))["head"] or 0
+    head = feed.latest_cursor()
     if cursor < 0 or cursor > head:
         raise ValidationError(
             {

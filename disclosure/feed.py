@@ -187,15 +187,10 @@ def changes(*, after: int, limit: int, today: dt.date | None = None) -> dict:
     return {"events": out, "next": next_cursor, "has_more": has_more}
 
 
-def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
-    """Every disclosed record, and the feed cursor the set is consistent with. Records whose
-    disclosure starts later are included (the feed told earlier consumers of them too): a
-    copy shows each record from its ``disclosure_start`` to its ``disclosure_end``.
-
-    Read in one repeatable-read transaction (PostgreSQL), so the records are exactly the
-    state after the cursor's event; streamed from a server-side cursor in constant memory.
+def _consistent_read(today: dt.date, read_records) -> tuple[int, Iterator]:
+    """The feed cursor, then what ``read_records()`` yields, in one repeatable-read
+    transaction (PostgreSQL): the records are exactly the state after the cursor's event.
     The transaction opens here and closes when the records have all been read."""
-    today = today or timezone.localdate()
     # Lapsed records' expiry events first, so the cursor is after them: a consumer starting
     # from this snapshot is never told of an expiry of a record it never had.
     ensure_expiries_recorded(today)
@@ -208,28 +203,43 @@ def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield latest_cursor()
-            records = CreditRecord.objects.disclosed_now_or_later(on=today).order_by("id")
-            if connection.vendor == "postgresql":
-                # PostgreSQL writes each document itself: Python only passes the text on.
-                documents = records.annotate(document=_document_in_database()).values_list(
-                    "document", flat=True
-                )
-                for text in documents.iterator(chunk_size=5000):
-                    yield RawDocument(text)
-            else:
-                for row in records.values(*RECORD_FIELDS).iterator(chunk_size=5000):
-                    yield record_document(row)
+            yield from read_records()
 
-    rows = read()
-    return next(rows), rows
+    items = read()
+    return next(items), items
+
+
+def _snapshot_records(today: dt.date):
+    return CreditRecord.objects.disclosed_now_or_later(on=today).order_by("id")
+
+
+def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
+    """Every disclosed record, and the feed cursor the set is consistent with. Records whose
+    disclosure starts later are included (the feed told earlier consumers of them too): a
+    copy shows each record from its ``disclosure_start`` to its ``disclosure_end``. Streamed
+    from a server-side cursor in constant memory."""
+    today = today or timezone.localdate()
+
+    def documents():
+        records = _snapshot_records(today)
+        if connection.vendor == "postgresql":
+            # PostgreSQL writes each document itself: Python only passes the text on.
+            texts = records.annotate(document=_document_in_database()).values_list("document", flat=True)
+            for text in texts.iterator(chunk_size=5000):
+                yield RawDocument(text)
+        else:
+            for row in records.values(*RECORD_FIELDS).iterator(chunk_size=5000):
+                yield record_document(row)
+
+    return _consistent_read(today, documents)
 
 
 SNAPSHOT_BLOCK_BYTES = 256 * 1024
 
 
-def _in_blocks(lines) -> Iterator[bytes]:
-    """Lines gathered into blocks (in C: bytearray +=), so a response is written in large
-    pieces rather than a socket write per line."""
+def in_blocks(lines) -> Iterator[bytes]:
+    """Encoded lines gathered into blocks (in C: bytearray +=), so a response is written in
+    large pieces rather than a socket write per line."""
     buffer = bytearray()
     for line in lines:
         buffer += line
@@ -251,31 +261,21 @@ def snapshot_ndjson(*, today: dt.date | None = None) -> tuple[int, Iterator[byte
     today = today or timezone.localdate()
     if connection.vendor != "postgresql":
         cursor_id, documents = snapshot(today=today)
-        return cursor_id, _in_blocks(to_json_line(document).encode() for document in documents)
-    ensure_expiries_recorded(today)
+        return cursor_id, in_blocks(to_json_line(document).encode() for document in documents)
 
-    def read():
-        outermost = not connection.in_atomic_block
-        with transaction.atomic(), connection.cursor() as cursor:
-            if outermost:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            yield latest_cursor()
-            documents = (
-                CreditRecord.objects.disclosed_now_or_later(on=today)
-                .order_by("id")
-                .annotate(document=_document_in_database())
-                .values_list("document")
-            )
-            sql, params = documents.query.sql_with_params()
-            statement = (
-                f"COPY ({connection.ops.compose_sql(sql, params)}) TO STDOUT "
-                "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
-            )
-            with cursor.cursor.copy(statement) as copy:
-                yield from _in_blocks(copy)
+    def lines():
+        documents = (
+            _snapshot_records(today).annotate(document=_document_in_database()).values_list("document")
+        )
+        sql, params = documents.query.sql_with_params()
+        statement = (
+            f"COPY ({connection.ops.compose_sql(sql, params)}) TO STDOUT "
+            "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+        )
+        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            yield from in_blocks(copy)
 
-    blocks = read()
-    return next(blocks), blocks
+    return _consistent_read(today, lines)
 
 
 class RawDocument(str):

@@ -145,6 +145,14 @@ def person_detail(request, pk):
     return _profile_response(request, entity)
 
 
+def record_gone(request):
+    """410 for a record no longer published: say so, and nothing else (not why, not what it
+    said). Also what the repair form answers for such a record."""
+    response = render(request, "disclosure/record_gone.html", status=410)
+    patch_cache_control(response, no_cache=True)
+    return response
+
+
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def record_detail(request, pk):
@@ -153,10 +161,7 @@ def record_detail(request, pk):
     except CreditRecord.DoesNotExist:
         raise Http404 from None
     except selectors.RecordGone:
-        # No longer published: say so, and nothing else (not why, not what it said).
-        response = render(request, "disclosure/record_gone.html", status=410)
-        patch_cache_control(response, no_cache=True)
-        return response
+        return record_gone(request)
     etag, modified = selectors.record_version(record)
     return _conditional(
         request,
@@ -193,6 +198,7 @@ def list_view(request, slug):
 
 
 @require_safe
+@ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def late_agencies(request):
     """Credit service agencies whose copies lag: the rules allow naming them."""
     days = settings.AGENCY_LATE_DAYS

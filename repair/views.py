@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_ratelimit.decorators import ratelimit
 
 from disclosure import selectors as disclosure_selectors
+from disclosure import views as disclosure_views
 from disclosure.models import CreditRecord
 
 from . import selectors, services
@@ -70,7 +71,7 @@ def apply(request, record_id):
     except CreditRecord.DoesNotExist:
         raise Http404 from None
     except disclosure_selectors.RecordGone:
-        return render(request, "disclosure/record_gone.html", status=410)
+        return disclosure_views.record_gone(request)
     refusals = selectors.eligibility_refusals(record=record)
     context = {"record": record, "entity": record.entity, "refusals": refusals}
     if refusals:
@@ -197,6 +198,7 @@ def evidence_download(request, pk):
 
 
 @require_safe
+@ratelimit(key="ip", rate=settings.PAGE_RATE_LIMIT, block=True)
 def statistics(request):
     rows, total = selectors.repair_statistics()
     return render(request, "repair/statistics.html", {"rows": rows, "total": total})

@@ -259,29 +259,17 @@ class Snapshot(AgencyView):
             return response
         cursor_id, documents = feed.snapshot()
         writer = csv.writer(_Echo())
-        lines = chain(
-            [writer.writerow(SNAPSHOT_COLUMNS)],
-            (
-                writer.writerow([_csv_value(doc[c]) for c in SNAPSHOT_COLUMNS])
-                for doc in map(_as_dict, documents)
-            ),
+        rows = (
+            writer.writerow([_csv_value(doc[c]) for c in SNAPSHOT_COLUMNS])
+            for doc in map(_as_dict, documents)
         )
-        response = StreamingHttpResponse(_batched(lines), content_type="text/csv; charset=utf-8")
+        lines = chain([writer.writerow(SNAPSHOT_COLUMNS)], rows)
+        response = StreamingHttpResponse(
+            feed.in_blocks(line.encode() for line in lines), content_type="text/csv; charset=utf-8"
+        )
         response["X-Feed-Cursor"] = str(cursor_id)
         response["Content-Disposition"] = f'attachment; filename="snapshot-{cursor_id}.csv"'
         return response
-
-
-def _batched(lines, size: int = 2000):
-    """Send lines in blocks: one socket write per line would cost more than the line."""
-    block = []
-    for line in lines:
-        block.append(line)
-        if len(block) == size:
-            yield "".join(block)
-            block = []
-    if block:
-        yield "".join(block)
 
 
 def _as_dict(document) -> dict:
