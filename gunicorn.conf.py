@@ -2,6 +2,21 @@
 command-line options still win."""
 
 import gc
+import os
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+
+# Threaded workers keep telling the master they are alive while a long response streams (an
+# agency's snapshot takes minutes; a sync worker would be killed by --timeout in the middle
+# of it). One thread and one connection at a time: a worker that is busy leaves new
+# connections in the kernel's queue for a worker that is free, as sync workers do. A worker
+# that accepted more would make them wait behind its current request: under load that was
+# the difference between a p99 of 62 and of 124 ms on the entity page (bench/README.md).
+# Keep-alive to clients is the reverse proxy's job.
+worker_class = "gthread"
+threads = 1
+worker_connections = 1
+keepalive = 0
 
 
 def post_worker_init(worker):

@@ -43,10 +43,11 @@ def wait_for(url: str, timeout: float = 60) -> None:
 
 
 class Gunicorn:
-    def __init__(self, database_url: str, *, port: int = 8077, workers: int = 4, threads: int = 1):
+    """The site as gunicorn.conf.py deploys it (threaded workers, one connection each)."""
+
+    def __init__(self, database_url: str, *, port: int = 8077, workers: int = 4):
         self.port = port
         self.workers = workers
-        self.threads = threads
         self.env = site_env(database_url)
         self.process: subprocess.Popen | None = None
 
@@ -55,10 +56,7 @@ class Gunicorn:
             [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=self.env, check=True
         )
         self.process = subprocess.Popen(
-            # gthread workers keep telling the master they are alive during a long streamed
-            # response (a sync worker would be killed after --timeout mid-snapshot).
             [str(Path(PYTHON).parent / "gunicorn"), "creditchina.wsgi", "--workers", str(self.workers),
-             "--worker-class", "gthread", "--threads", str(self.threads),
              "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null", "--log-level", "warning"],
             cwd=ROOT, env=self.env,
         )  # fmt: skip

@@ -12,6 +12,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from . import identity
+from .compiled import CompiledQuery
 from .models import (
     Agency,
     CatalogItem,
@@ -33,6 +34,17 @@ PUBLIC_LISTS = {
 
 def entity_by_code(code: str) -> Entity | None:
     return Entity.objects.filter(code=code).first()
+
+
+# The entity page's two queries, made once per connection (see compiled.py).
+_entity_with_code = CompiledQuery(lambda code: Entity.objects.filter(code=code), code="\x00marker")
+
+
+def entity_page_entity(code: str) -> Entity | None:
+    """``entity_by_code`` for the entity page, where Django's building and compiling of the
+    query would cost more than running it."""
+    found = _entity_with_code(code=code)
+    return found[0] if found else None
 
 
 def person_by_identity_number(number: str) -> Entity | None:
@@ -87,8 +99,15 @@ class EntityProfile:
     on_red_list: bool
 
 
+_entity_disclosed_records = CompiledQuery(
+    lambda entity_id, on: entity_disclosed_records(entity=entity_id, on=on),
+    entity_id=-7_301_234_567,
+    on=dt.date(1, 2, 3),
+)
+
+
 def entity_profile(entity: Entity, *, on: dt.date | None = None) -> EntityProfile:
-    records = list(entity_disclosed_records(entity=entity, on=on))
+    records = _entity_disclosed_records(entity_id=entity.pk, on=on or timezone.localdate())
     by_category: dict[str, list[CreditRecord]] = {}
     for record in records:
         by_category.setdefault(record.catalog_item.category, []).append(record)

@@ -134,7 +134,9 @@ def entity_detail(request, code):
     canonical = uscc.normalize(code)
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
-    entity = get_object_or_404(Entity.objects, code=code)
+    entity = selectors.entity_page_entity(code)
+    if entity is None:
+        raise Http404
     return _profile_response(request, entity)
 
 

@@ -68,12 +68,15 @@ def private_storage(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Rate-limit counters and cached pages do not carry over from one test to the next."""
-    from django.core.cache import cache
+    """Rate-limit counters, cached pages and page fragments do not carry over from one test to
+    the next."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in ("default", "fragments"):
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in ("default", "fragments"):
+        caches[alias].clear()
 
 
 @pytest.fixture

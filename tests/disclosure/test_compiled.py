@@ -1,0 +1,70 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from disclosure import selectors, services
+from disclosure.compiled import CompiledQuery
+from disclosure.models import CreditRecord, DisclosureAttribute, Entity
+from disclosure.rules import Severity
+from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory
+
+D = dt.date
+
+
+@pytest.fixture
+def records(entity, frozen_today):
+    """An entity's records in every state the visibility rule tells apart."""
+    other = EntityFactory()
+    made = {
+        "shown": CreditRecordFactory(
+            entity=entity, decision_date=D(2026, 6, 15), penalty_amount=Decimal("50000.50")
+        ),
+        "older": CreditRecordFactory(entity=entity, decision_date=D(2026, 1, 5)),
+        "withdrawn": CreditRecordFactory(entity=entity, decision_date=D(2026, 6, 1)),
+        "not public": CreditRecordFactory(
+            entity=entity,
+            decision_date=D(2026, 6, 1),
+            catalog_item=CatalogItemFactory(disclosure_attribute=DisclosureAttribute.SHARED),
+        ),
+        "lapsed": CreditRecordFactory(entity=entity, decision_date=D(2025, 3, 1), severity=Severity.GENERAL),
+        "someone else's": CreditRecordFactory(entity=other, decision_date=D(2026, 6, 15)),
+    }
+    services.record_withdraw(record=made["withdrawn"], actor=None, reason="修复通过", reference="XF1")
+    return made
+
+
+@pytest.mark.parametrize(
+    "day", [D(2025, 3, 1), D(2026, 1, 4), D(2026, 6, 15), D(2026, 11, 28), D(2031, 1, 1)]
+)
+def test_compiled_records_are_the_querysets_records(records, entity, day):
+    expected = list(selectors.entity_disclosed_records(entity=entity, on=day))
+    compiled = selectors.entity_profile(entity, on=day)
+    assert [r.pk for g in compiled.groups for r in g.records] == [r.pk for r in expected]
+
+
+def test_compiled_records_come_as_the_orm_makes_them(records, entity, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        profile = selectors.entity_profile(entity)
+        [shown, older] = profile.groups[0].records
+        assert (shown.pk, older.pk) == (records["shown"].pk, records["older"].pk)
+        # Related rows came with it; values have the ORM's types on every backend.
+        assert shown.catalog_item == records["shown"].catalog_item
+        assert shown.department.code == records["shown"].department.code
+        assert shown.penalty_amount == Decimal("50000.50")
+        assert shown.decision_date == D(2026, 6, 15)
+    assert shown.updated_at == CreditRecord.objects.get(pk=shown.pk).updated_at
+    assert shown.updated_at.tzinfo is not None
+    assert shown._state.db == "default" and not shown._state.adding
+
+
+def test_entity_by_code_matches_the_queryset(entity):
+    assert selectors.entity_page_entity("91110000600037341L") == Entity.objects.get(code="91110000600037341L")
+    assert selectors.entity_page_entity("91110000600037341M") is None
+
+
+def test_a_marker_that_does_not_reach_the_sql_fails_loudly(db):
+    query = CompiledQuery(lambda code: Entity.objects.filter(name="固定"), code="\x00marker")
+    with pytest.raises(ImproperlyConfigured, match="does not reach the SQL"):
+        query(code="91110000600037341L")
