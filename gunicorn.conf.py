@@ -4,7 +4,10 @@ command-line options still win."""
 import gc
 import os
 
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# One worker per core for the pages, and one more for a long response (an agency's snapshot)
+# to occupy. PostgreSQL on the same machine wants its share of the cores too: on the 2-core
+# benchmark machine 3 workers served the entity page faster than 4 (bench/README.md).
+workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
 
 # Threaded workers keep telling the master they are alive while a long response streams (an
 # agency's snapshot takes minutes; a sync worker would be killed by --timeout in the middle

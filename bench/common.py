@@ -45,7 +45,7 @@ def wait_for(url: str, timeout: float = 60) -> None:
 class Gunicorn:
     """The site as gunicorn.conf.py deploys it (threaded workers, one connection each)."""
 
-    def __init__(self, database_url: str, *, port: int = 8077, workers: int = 4):
+    def __init__(self, database_url: str, *, port: int = 8077, workers: int | None = None):
         self.port = port
         self.workers = workers
         self.env = site_env(database_url)
@@ -56,7 +56,8 @@ class Gunicorn:
             [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=self.env, check=True
         )
         self.process = subprocess.Popen(
-            [str(Path(PYTHON).parent / "gunicorn"), "creditchina.wsgi", "--workers", str(self.workers),
+            [str(Path(PYTHON).parent / "gunicorn"), "creditchina.wsgi",
+             *(["--workers", str(self.workers)] if self.workers else []),
              "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null", "--log-level", "warning"],
             cwd=ROOT, env=self.env,
         )  # fmt: skip

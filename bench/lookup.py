@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's (cores + 1)")
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to the PostgreSQL database generate_dataset filled.")
@@ -120,7 +120,7 @@ def main() -> None:
         "site": site_result,
         "datasette": datasette_result,
         "ratio": round(site_result["rps"] / datasette_result["rps"], 2),
-        "gunicorn_workers": args.workers,
+        "gunicorn_workers": len(rss_before),
         "worker_rss_kib_before": rss_before,
         "worker_rss_kib_after": rss_after,
         "connections": args.connections,

@@ -459,6 +459,12 @@ class CreditRecord(models.Model):
     def category(self) -> str:
         return self.catalog_item.category
 
+    @property
+    def repair_open(self) -> bool:
+        """Whether an application for credit repair can be made today (the repair service
+        still checks the rest: no open application, no bar)."""
+        return self.earliest_repair_on is not None and self.earliest_repair_on <= timezone.localdate()
+
 
 class EventKind(models.TextChoices):
     CREATED = "created", _("Created")
