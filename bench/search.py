@@ -3,7 +3,7 @@
 For 1-, 2-, 3- and 4-character Chinese fragments, each with many and with few matches (read
 from the data: the most frequent gram of that length, and one matching 5 to 50 entities),
 a single client asks the site under gunicorn for the first page of results with the exact
-total, over HTTP keep-alive, REPEAT times. The floor is the same SQL statements the search
+total, REPEAT times (the site closes each connection; the client reconnects). The floor is the same SQL statements the search
 issued, replayed straight through psycopg.
 
     DATABASE_URL=postgres://... python bench/search.py [--repeat 200]

@@ -132,6 +132,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 else:
+    # A health check is a round trip before each request's first query: a fifth of a worker's
+    # time on the entity page under load (bench/README.md). Without it, a connection that
+    # PostgreSQL dropped fails one request in its worker, and the next one reconnects.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", False)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

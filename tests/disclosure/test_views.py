@@ -266,6 +266,17 @@ def test_both_languages_and_the_switch(client, entity, penalty):
     )
 
 
+def test_navigation_and_footer_are_cached_per_language(client, entity, penalty):
+    """They are rendered once per language and process; each language keeps its own."""
+    for _ in range(2):
+        zh = client.get("/entities/91110000600037341L/").content.decode()
+        en = client.get("/en/entities/91110000600037341L/").content.decode()
+        assert '<a href="/lists/red/">红名单</a>' in zh
+        assert '<a href="/en/lists/red/">Red lists</a>' in en
+        assert "Looking up is free and needs no account." in en
+        assert "Looking up is free and needs no account." not in zh
+
+
 def test_robots_txt_keeps_crawlers_off_search(client):
     assert client.get("/robots.txt").content.decode().splitlines()[1] == "Disallow: /search/"
 
