@@ -4,6 +4,10 @@ inside its business scope; superusers see everything. Writes go through the serv
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +25,9 @@ from .models import (
     FormerName,
     RecordEvent,
 )
+
+admin.site.site_header = _("Credit Disclosure administration")
+admin.site.site_title = _("Credit Disclosure administration")
 
 
 @admin.register(Department)
@@ -191,6 +198,17 @@ class CreditRecordForm(forms.ModelForm):
         return cleaned
 
 
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        required=False,  # the service says what is missing, in the same words as for corrections
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "The decision that revoked it (reconsideration, judgment) and its number; kept in the record’s history."
+        ),
+    )
+
+
 @admin.register(CreditRecord)
 class CreditRecordAdmin(admin.ModelAdmin):
     form = CreditRecordForm
@@ -236,6 +254,43 @@ class CreditRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # Nothing is deleted: records are revoked or superseded, with history.
+
+    def get_urls(self):
+        revoke = path(
+            "<path:object_id>/revoke/",
+            self.admin_site.admin_view(self.revoke_view),
+            name="disclosure_creditrecord_revoke",
+        )
+        return [revoke, *super().get_urls()]
+
+    def revoke_view(self, request, object_id):
+        """The decision behind a record was revoked: the record leaves every page, list,
+        export and feed at once (``services.record_revoke``) and is never shown again."""
+        record = self.get_object(request, object_id)  # only the staff's own department's records
+        if record is None or not self.has_change_permission(request, record):
+            raise Http404
+        form = RevokeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.record_revoke(record=record, actor=request.user, reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.message_user(
+                    request,
+                    _("%(number)s is revoked: it is no longer shown, and agencies’ feeds carry its removal.")
+                    % {"number": record.decision_number},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:disclosure_creditrecord_change", record.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Revoke %(number)s") % {"number": record.decision_number},
+            "opts": self.model._meta,
+            "original": record,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/disclosure/creditrecord/revoke.html", context)
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data.get(name) for name in services.STATED_FIELDS}

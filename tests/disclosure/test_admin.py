@@ -211,3 +211,54 @@ def test_other_staff_cannot_open_the_admin_without_permissions(client, db):
     DepartmentFactory().staff.add(user)
     client.force_login(user)
     assert client.get(reverse("admin:disclosure_creditrecord_changelist")).status_code == 403
+
+
+def test_staff_revoke_their_record_with_a_reason_and_it_is_gone_everywhere(
+    clerk_client, staff_user, own_and_foreign, english
+):
+    own, _foreign = own_and_foreign
+    change_page = clerk_client.get(
+        reverse("admin:disclosure_creditrecord_change", args=[own.pk])
+    ).content.decode()
+    url = reverse("admin:disclosure_creditrecord_revoke", args=[own.pk])
+    assert f'href="{url}"' in change_page
+
+    response = clerk_client.post(url, {"reason": "  "})
+    assert response.status_code == 200
+    assert response.context["form"].errors["reason"] == [
+        "Give a reason: every change to a record is traceable."
+    ]
+    own.refresh_from_db()
+    assert (own.status, own.events.count()) == (RecordStatus.DISCLOSED, 1)
+
+    response = clerk_client.post(url, {"reason": "市政府行政复议决定书 京政复〔2026〕88号 撤销原处罚决定"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:disclosure_creditrecord_change", args=[own.pk])
+    own.refresh_from_db()
+    assert own.status == RecordStatus.REVOKED
+    event = own.events.last()
+    assert (event.kind, event.actor, event.reason) == (
+        EventKind.REVOKED,
+        staff_user,
+        "市政府行政复议决定书 京政复〔2026〕88号 撤销原处罚决定",
+    )
+    page = clerk_client.get(response["Location"]).content.decode()
+    assert "本局〔2026〕1号 is revoked: it is no longer shown, and agencies’ feeds carry its removal." in page
+    assert f'href="{url}"' not in page  # nothing left to revoke
+    assert clerk_client.get(f"/en/records/{own.pk}/").status_code == 410
+
+    again = clerk_client.post(url, {"reason": "重复"})
+    assert again.status_code == 200
+    assert again.context["form"].non_field_errors() == [
+        "This record is “Revoked”; that change is not possible now."
+    ]
+    assert own.events.count() == 2
+
+
+def test_staff_cannot_revoke_another_departments_record(clerk_client, own_and_foreign):
+    _own, foreign = own_and_foreign
+    url = reverse("admin:disclosure_creditrecord_revoke", args=[foreign.pk])
+    assert clerk_client.get(url).status_code == 404
+    assert clerk_client.post(url, {"reason": "越权"}).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.status == RecordStatus.DISCLOSED
