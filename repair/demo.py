@@ -31,6 +31,7 @@ PLANS = [
     (["accept", "approve"], 15),
     (["accept", "reject"], 10),
     (["refuse"], 5),
+    (["accept", "withdraw"], 7),
 ]
 REASONS = {
     "refuse": "申请人提交的授权委托书未加盖单位公章，请重新申请。",
@@ -38,6 +39,7 @@ REASONS = {
     "request_material": "请补充罚款缴纳凭证的银行回单。",
     "reject": "经核查，行政处罚决定书确定的整改义务尚未全部履行。",
     "approve": "",
+    "withdraw": "我单位需补充完整的整改材料，先撤回申请，整改完成后重新提交。",
 }
 
 
@@ -85,6 +87,9 @@ def _seed(*, seed: int, reviewer_for) -> int:
         application = submission.application
         reviewer = reviewer_for(record.department)
         for action in actions:
+            if action == "withdraw":  # the applicant's step, not the reviewer's
+                services.repair_withdraw(application=application, note=REASONS[action])
+                continue
             getattr(services, f"repair_{action}")(
                 application=application,
                 reviewer=reviewer,

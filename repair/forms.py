@@ -101,6 +101,19 @@ class MaterialForm(RepairForm):
     )
 
 
+class WithdrawForm(RepairForm):
+    note = forms.CharField(
+        label=_("Why you withdraw it (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(
+        label=_("I withdraw this application. The record stays disclosed; I may apply again later."),
+        error_messages={"required": _("Tick the box to confirm that you withdraw the application.")},
+    )
+
+
 class ReasonForm(RepairForm):
     reason = forms.CharField(
         label=_("Reason"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})

@@ -23,6 +23,7 @@ class ApplicationStatus(models.TextChoices):
     APPROVED = "approved", _("Approved: record withdrawn")
     REJECTED = "rejected", _("Rejected")
     APPROVAL_REVOKED = "approval_revoked", _("Approval revoked")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")
 
 
 OPEN_STATUSES = (
@@ -179,6 +180,7 @@ class StepKind(models.TextChoices):
     APPROVED = "approved", _("Approved: record withdrawn")
     REJECTED = "rejected", _("Rejected")
     APPROVAL_REVOKED = "approval_revoked", _("Approval revoked: record disclosed again")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")
 
 
 class Step(models.Model):

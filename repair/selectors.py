@@ -102,6 +102,7 @@ class DepartmentStatistics:
     not_accepted: int = 0
     open: int = 0
     overdue: int = 0
+    withdrawn: int = 0
     decision_days: list[int] = field(default_factory=list)
 
     @property
@@ -113,8 +114,8 @@ def repair_statistics(
     *, on: dt.date | None = None
 ) -> tuple[list[DepartmentStatistics], DepartmentStatistics]:
     """Per department and overall: applications received, accepted (including those decided
-    since), approved, rejected, not accepted, open, overdue, and the median working days from
-    submission to decision."""
+    since), approved, rejected, not accepted, open, overdue, withdrawn by the applicant, and
+    the median working days from submission to decision."""
     on = on or timezone.localdate()
     S = ApplicationStatus
     counts = (
@@ -138,6 +139,7 @@ def repair_statistics(
             not_accepted=Count("id", filter=Q(status=S.NOT_ACCEPTED)),
             open=Count("id", filter=Q(status__in=[S.SUBMITTED, S.UNDER_REVIEW, S.AWAITING_MATERIAL])),
             overdue=Count("id", filter=Q(status__in=DEPARTMENT_TURN, due_on__lt=on)),
+            withdrawn=Count("id", filter=Q(status=S.WITHDRAWN)),
         )
         .order_by()
     )
@@ -152,7 +154,16 @@ def repair_statistics(
         rows[pk].decision_days.append(days)
     total = DepartmentStatistics(department=None)
     for row in rows.values():
-        for name in ("received", "accepted", "approved", "rejected", "not_accepted", "open", "overdue"):
+        for name in (
+            "received",
+            "accepted",
+            "approved",
+            "rejected",
+            "not_accepted",
+            "open",
+            "overdue",
+            "withdrawn",
+        ):
             setattr(total, name, getattr(total, name) + getattr(row, name))
         total.decision_days += row.decision_days
     ordered = sorted(rows.values(), key=lambda r: (-r.received, r.department.code))

@@ -265,6 +265,9 @@ TRANSITIONS = {
     "revoke_approval": Transition(
         (S.APPROVED,), S.APPROVAL_REVOKED, StepKind.APPROVAL_REVOKED, REVIEWER, True
     ),
+    "withdraw": Transition(
+        (S.SUBMITTED, S.UNDER_REVIEW, S.AWAITING_MATERIAL), S.WITHDRAWN, StepKind.WITHDRAWN, APPLICANT, False
+    ),
 }
 
 
@@ -354,6 +357,10 @@ def _apply(action: str, application: Application, *, actor, reason: str, today: 
             start=application.clock_from,
             days=application.clock_days + settings.REPAIR_EXTENSION_DAYS,
         )
+    elif action == "withdraw":
+        # No decision is made: the record stays as it is, and a new application may be made.
+        _stop_clock(application)
+        application.review_days_left = None
     elif action in ("approve", "reject", "refuse"):
         _stop_clock(application)
         application.review_days_left = None
@@ -465,6 +472,12 @@ def repair_reject(*, application: Application, reviewer, reason: str) -> Applica
 
 def repair_revoke_approval(*, application: Application, reviewer, reason: str) -> Application:
     return _transition(application=application, action="revoke_approval", actor=reviewer, reason=reason)
+
+
+def repair_withdraw(*, application: Application, note: str = "") -> Application:
+    """The applicant (holding the query code) withdraws an application that is still open.
+    Nothing is decided: the record stays disclosed, and the entity may apply again."""
+    return _transition(application=application, action="withdraw", actor=None, reason=note)
 
 
 def repair_supply_material(*, application: Application, files: list, note: str = "") -> Application:

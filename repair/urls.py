@@ -11,6 +11,7 @@ urlpatterns = [
     path("status/", views.status, name="status"),
     path("status/<str:number>/", views.status_detail, name="status_detail"),
     path("status/<str:number>/material/", views.supply_material, name="supply_material"),
+    path("status/<str:number>/withdraw/", views.withdraw, name="withdraw"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence"),
     path("statistics/", views.statistics, name="statistics"),
     path("review/", views.review_queue, name="review_queue"),

@@ -21,7 +21,7 @@ from disclosure import views as disclosure_views
 from disclosure.models import CreditRecord
 
 from . import selectors, services
-from .forms import ApplicationForm, MaterialForm, ReasonForm, StatusForm
+from .forms import ApplicationForm, MaterialForm, ReasonForm, StatusForm, WithdrawForm
 from .models import ApplicationStatus, Evidence
 
 SESSION_KEY = "repair_access"
@@ -131,11 +131,16 @@ def _own_application(request, number):
     return selectors.application_for_status(number)
 
 
-def _status_page(request, application, material_form, *, status=200):
+def _status_page(request, application, *, material_form=None, withdraw_form=None, status=200):
     return render(
         request,
         "repair/status_detail.html",
-        {"application": application, "material_form": material_form, "S": ApplicationStatus},
+        {
+            "application": application,
+            "material_form": material_form or MaterialForm(),
+            "withdraw_form": withdraw_form or WithdrawForm(),
+            "S": ApplicationStatus,
+        },
         status=status,
     )
 
@@ -146,7 +151,25 @@ def status_detail(request, number):
     application = _own_application(request, number)
     if application is None:
         return redirect("repair:status")
-    return _status_page(request, application, MaterialForm())
+    return _status_page(request, application)
+
+
+@never_cache
+@require_POST
+def withdraw(request, number):
+    application = _own_application(request, number)
+    if application is None:
+        return redirect("repair:status")
+    form = WithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            services.repair_withdraw(application=application, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Your application is withdrawn. The record stays as it was."))
+            return redirect("repair:status_detail", number=number)
+    return _status_page(request, application, withdraw_form=form, status=400)
 
 
 @never_cache
@@ -167,7 +190,7 @@ def supply_material(request, number):
         else:
             messages.success(request, _("Thank you: the material was received and the review goes on."))
             return redirect("repair:status_detail", number=number)
-    return _status_page(request, application, form, status=400)
+    return _status_page(request, application, material_form=form, status=400)
 
 
 @never_cache

@@ -46,7 +46,7 @@ def test_full_demo_meets_the_floors(db, frozen_today):
     assert sorted(Application.objects.values_list("status", flat=True)) == sorted(
         ["submitted"] * 3
         + ["under_review"] * 3
-        + ["awaiting_material", "approved", "approved", "rejected", "not_accepted"]
+        + ["awaiting_material", "approved", "approved", "rejected", "not_accepted", "withdrawn"]
     )
     assert Application.objects.overdue().count() == 2
     assert CreditRecord.objects.filter(disclosure_end__lt=AS_OF).count() >= 50  # expired

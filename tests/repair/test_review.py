@@ -348,3 +348,35 @@ def test_two_reviewers_approving_at_once_exactly_one_wins(
             "reference", flat=True
         )
     ) == [application.number]
+
+
+@pytest.mark.parametrize(
+    ("before", "from_status"),
+    [
+        ([], ApplicationStatus.SUBMITTED),
+        (["accept"], ApplicationStatus.UNDER_REVIEW),
+        (["accept", "request_material"], ApplicationStatus.AWAITING_MATERIAL),
+    ],
+)
+def test_the_applicant_may_withdraw_while_the_application_is_open(
+    application, reviewer, submit, before, from_status
+):
+    for action in before:
+        services._transition(application=application, action=action, actor=reviewer, reason="请补充材料")
+    application.refresh_from_db()
+    assert application.status == from_status
+    withdrawn = services.repair_withdraw(application=application, note="重新准备材料")
+    assert (withdrawn.status, withdrawn.due_on, withdrawn.review_days_left) == (
+        ApplicationStatus.WITHDRAWN,
+        None,
+        None,
+    )
+    assert steps(withdrawn)[-1] == (StepKind.WITHDRAWN, "withdrawn", "applicant", "重新准备材料", None)
+    assert CreditRecord.objects.get(pk=application.record_id).status == RecordStatus.DISCLOSED
+    assert submit().application.status == ApplicationStatus.SUBMITTED  # the record is free again
+
+
+def test_a_withdrawn_application_stays_withdrawn(application, english):
+    services.repair_withdraw(application=application)
+    with pytest.raises(ValidationError, match="is now “Withdrawn by the applicant”"):
+        services.repair_withdraw(application=application)

@@ -191,6 +191,72 @@ def test_the_applicant_supplies_material_on_the_status_page(client, submitted, r
     ]
 
 
+def test_the_applicant_withdraws_an_open_application(
+    client, submitted, reviewer, record, mailoutbox, submit, django_capture_on_commit_callbacks
+):
+    application = submitted.application
+    services.repair_accept(application=application, reviewer=reviewer)
+    client.post("/en/repair/status/", {"number": application.number, "query_code": submitted.query_code})
+    status_url = f"/en/repair/status/{application.number}/"
+    url = f"/en/repair/status/{application.number}/withdraw/"
+    assert f'action="{url}"' in client.get(status_url).content.decode()
+    assert client.get(url).status_code == 405
+
+    unconfirmed = client.post(url, {"note": "材料需重新准备"})
+    assert unconfirmed.status_code == 400
+    assert unconfirmed.context["withdraw_form"].errors["confirm"] == [
+        "Tick the box to confirm that you withdraw the application."
+    ]
+    application.refresh_from_db()
+    assert application.status == S.UNDER_REVIEW
+
+    Application.objects.filter(pk=application.pk).update(language="zh-hans")  # applied on the Chinese site
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"note": "材料需重新准备", "confirm": "on"})
+    assert response["Location"] == status_url
+    application.refresh_from_db()
+    assert (application.status, application.due_on, application.decided_on) == (S.WITHDRAWN, None, None)
+    assert [(step.kind, step.reason) for step in application.steps.all()][-1] == (
+        "withdrawn",
+        "材料需重新准备",
+    )
+    page = client.get(status_url).content.decode()
+    assert "Your application is withdrawn. The record stays as it was." in page
+    assert f'action="{url}"' not in page
+    assert [m.subject for m in mailoutbox] == [f"信用修复申请{application.number}：申请人已撤回"]
+    # Nothing was decided: the record is still shown, the queue no longer lists the
+    # application, and the entity may apply again.
+    record.refresh_from_db()
+    assert record.status == RecordStatus.DISCLOSED
+    client.force_login(reviewer)
+    assert application.number not in client.get("/en/repair/review/").content.decode()
+    assert submit().application.status == S.SUBMITTED
+
+
+def test_a_decided_application_cannot_be_withdrawn(client, submitted, reviewer):
+    application = submitted.application
+    services.repair_accept(application=application, reviewer=reviewer)
+    services.repair_reject(application=application, reviewer=reviewer, reason="未缴清罚款")
+    client.post("/en/repair/status/", {"number": application.number, "query_code": submitted.query_code})
+    response = client.post(f"/en/repair/status/{application.number}/withdraw/", {"confirm": "on"})
+    assert response.status_code == 400
+    assert response.context["withdraw_form"].non_field_errors() == [
+        f"Somebody else was faster: application {application.number} is now “Rejected”, "
+        "so this step is no longer possible."
+    ]
+    application.refresh_from_db()
+    assert application.status == S.REJECTED
+
+
+def test_only_the_query_code_holder_withdraws(client, submitted):
+    url = f"/en/repair/status/{submitted.application.number}/withdraw/"
+    response = client.post(url, {"confirm": "on"})
+    assert response["Location"] == "/en/repair/status/"
+    submitted.application.refresh_from_db()
+    assert submitted.application.status == S.SUBMITTED
+
+
 # --- reviewers ---------------------------------------------------------------------------------
 
 
@@ -280,6 +346,8 @@ def test_statistics(client, submit, reviewer, record, another_record):
     third = submit(record=another_record(D(2026, 4, 1))).application
     Application.objects.filter(pk=third.pk).update(due_on=D(2026, 11, 25))
     Application.objects.filter(pk=second.pk).update(decision_working_days=4)
+    fourth = submit(record=another_record(D(2026, 3, 1))).application
+    services.repair_withdraw(application=fourth)
     response = client.get("/en/repair/statistics/")
     (row,) = response.context["rows"]
     total = response.context["total"]
@@ -291,10 +359,11 @@ def test_statistics(client, submit, reviewer, record, another_record):
         "not_accepted",
         "open",
         "overdue",
+        "withdrawn",
         "median_days",
     )
-    assert [getattr(row, name) for name in values] == [3, 1, 1, 0, 1, 1, 1, 2]
-    assert [getattr(total, name) for name in values] == [3, 1, 1, 0, 1, 1, 1, 2]
+    assert [getattr(row, name) for name in values] == [4, 1, 1, 0, 1, 1, 1, 1, 2]
+    assert [getattr(total, name) for name in values] == [4, 1, 1, 0, 1, 1, 1, 1, 2]
     assert row.department == record.department
 
 
