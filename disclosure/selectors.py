@@ -32,17 +32,12 @@ PUBLIC_LISTS = {
 }
 
 
-def entity_by_code(code: str) -> Entity | None:
-    return Entity.objects.filter(code=code).first()
-
-
-# The entity page's two queries, made once per connection (see compiled.py).
+# The entity page's two queries are made once per connection (see compiled.py): building and
+# compiling them would cost Django more than running them.
 _entity_with_code = CompiledQuery(lambda code: Entity.objects.filter(code=code), code="\x00marker")
 
 
-def entity_page_entity(code: str) -> Entity | None:
-    """``entity_by_code`` for the entity page, where Django's building and compiling of the
-    query would cost more than running it."""
+def entity_by_code(code: str) -> Entity | None:
     found = _entity_with_code(code=code)
     return found[0] if found else None
 

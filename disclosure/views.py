@@ -134,7 +134,7 @@ def entity_detail(request, code):
     canonical = uscc.normalize(code)
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
-    entity = selectors.entity_page_entity(code)
+    entity = selectors.entity_by_code(code)
     if entity is None:
         raise Http404
     return _profile_response(request, entity)

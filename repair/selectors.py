@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
@@ -110,6 +110,10 @@ class DepartmentStatistics:
         return statistics.median(self.decision_days) if self.decision_days else None
 
 
+# Every count a row carries; the overall row adds them up.
+COUNTS = tuple(f.name for f in fields(DepartmentStatistics) if f.name not in ("department", "decision_days"))
+
+
 def repair_statistics(
     *, on: dt.date | None = None
 ) -> tuple[list[DepartmentStatistics], DepartmentStatistics]:
@@ -154,16 +158,7 @@ def repair_statistics(
         rows[pk].decision_days.append(days)
     total = DepartmentStatistics(department=None)
     for row in rows.values():
-        for name in (
-            "received",
-            "accepted",
-            "approved",
-            "rejected",
-            "not_accepted",
-            "open",
-            "overdue",
-            "withdrawn",
-        ):
+        for name in COUNTS:
             setattr(total, name, getattr(total, name) + getattr(row, name))
         total.decision_days += row.decision_days
     ordered = sorted(rows.values(), key=lambda r: (-r.received, r.department.code))

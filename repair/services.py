@@ -29,6 +29,7 @@ from disclosure.models import CreditRecord
 from . import evidence as evidence_files
 from . import selectors, workdays
 from .models import (
+    OPEN_STATUSES,
     Application,
     ApplicationStatus,
     Evidence,
@@ -265,9 +266,7 @@ TRANSITIONS = {
     "revoke_approval": Transition(
         (S.APPROVED,), S.APPROVAL_REVOKED, StepKind.APPROVAL_REVOKED, REVIEWER, True
     ),
-    "withdraw": Transition(
-        (S.SUBMITTED, S.UNDER_REVIEW, S.AWAITING_MATERIAL), S.WITHDRAWN, StepKind.WITHDRAWN, APPLICANT, False
-    ),
+    "withdraw": Transition(OPEN_STATUSES, S.WITHDRAWN, StepKind.WITHDRAWN, APPLICANT, False),
 }
 
 

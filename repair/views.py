@@ -154,43 +154,51 @@ def status_detail(request, number):
     return _status_page(request, application)
 
 
-@never_cache
-@require_POST
-def withdraw(request, number):
+def _applicant_step(request, number, *, form_class, form_name, step, done):
+    """A step the applicant takes on the status page: only with this browser's query code,
+    the form checked, then the service; a refusal is shown in the form."""
     application = _own_application(request, number)
     if application is None:
         return redirect("repair:status")
-    form = WithdrawForm(request.POST)
+    form = form_class(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.repair_withdraw(application=application, note=form.cleaned_data["note"])
+            step(application, form.cleaned_data)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, _("Your application is withdrawn. The record stays as it was."))
+            messages.success(request, done)
             return redirect("repair:status_detail", number=number)
-    return _status_page(request, application, withdraw_form=form, status=400)
+    return _status_page(request, application, **{form_name: form}, status=400)
+
+
+@never_cache
+@require_POST
+def withdraw(request, number):
+    return _applicant_step(
+        request,
+        number,
+        form_class=WithdrawForm,
+        form_name="withdraw_form",
+        step=lambda application, data: services.repair_withdraw(application=application, note=data["note"]),
+        done=_("Your application is withdrawn. The record stays as it was."),
+    )
 
 
 @never_cache
 @require_POST
 @ratelimit(key="ip", rate=settings.REPAIR_APPLY_RATE_LIMIT, method="POST", block=True)
 def supply_material(request, number):
-    application = _own_application(request, number)
-    if application is None:
-        return redirect("repair:status")
-    form = MaterialForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.repair_supply_material(
-                application=application, files=form.cleaned_data["files"], note=form.cleaned_data["note"]
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("Thank you: the material was received and the review goes on."))
-            return redirect("repair:status_detail", number=number)
-    return _status_page(request, application, material_form=form, status=400)
+    return _applicant_step(
+        request,
+        number,
+        form_class=MaterialForm,
+        form_name="material_form",
+        step=lambda application, data: services.repair_supply_material(
+            application=application, files=data["files"], note=data["note"]
+        ),
+        done=_("Thank you: the material was received and the review goes on."),
+    )
 
 
 @never_cache

@@ -60,8 +60,8 @@ def test_compiled_records_come_as_the_orm_makes_them(records, entity, django_ass
 
 
 def test_entity_by_code_matches_the_queryset(entity):
-    assert selectors.entity_page_entity("91110000600037341L") == Entity.objects.get(code="91110000600037341L")
-    assert selectors.entity_page_entity("91110000600037341M") is None
+    assert selectors.entity_by_code("91110000600037341L") == Entity.objects.get(code="91110000600037341L")
+    assert selectors.entity_by_code("91110000600037341M") is None
 
 
 def test_a_marker_that_does_not_reach_the_sql_fails_loudly(db):
