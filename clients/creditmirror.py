@@ -31,7 +31,9 @@ import urllib.request
 from dataclasses import dataclass, field
 
 USER_AGENT = "creditmirror/1.0"
-TOMBSTONES = {"withdrawn", "revoked", "expired"}
+# Events that put a document in the copy; every other type (withdrawn, revoked, expired,
+# removed, and any added later) takes the record out.
+DOCUMENT_EVENTS = {"disclosed", "updated"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -163,12 +165,10 @@ class Mirror:
             self.db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def apply(self, event: dict) -> None:
-        if event["type"] in TOMBSTONES or event.get("record") is None:
-            # A disclosed/updated event without content: the record is no longer disclosed
-            # and its tombstone follows; removing it now changes nothing that will stand.
-            self.db.execute("DELETE FROM records WHERE id = ?", [event["record_id"]])
-        else:
+        if event["type"] in DOCUMENT_EVENTS:
             self._upsert([self._row(event["record"])])
+        else:
+            self.db.execute("DELETE FROM records WHERE id = ?", [event["record_id"]])
 
     def follow(self, *, limit: int = 1000) -> int:
         """Apply every event after the cursor; returns how many were applied."""

@@ -1,16 +1,15 @@
 """What agencies pull to keep their copies identical to the site: the change feed, the
-snapshot and the digest. All three start from ``CreditRecord.objects.disclosed()`` and the
-record event log, so a copy holds exactly what the site shows, for exactly its period.
+snapshot and the digest.
 
-- The feed serves record events in commit order (event ids follow commit order: see
-  ``services.lock_event_order``); the cursor is the last event id a consumer applied.
-- ``disclosed``/``updated`` events carry the record's current content while it is still
-  disclosed (a record withdrawn since is never replayed with its content); ``withdrawn``,
-  ``revoked`` and ``expired`` are tombstones: the record id, the reason, the time.
-- The snapshot is every currently disclosed record, read in one repeatable-read transaction
-  together with the feed cursor it is consistent with.
-- The digest is a count and an order-independent hash of (id, version) over the disclosed
-  set, overall, per bucket of ids or per entity.
+- The feed is a plain reading of the record event log: the events that changed what copies
+  hold (``RecordEvent.feed_type``), in commit order (event ids follow commit order: see
+  ``services.lock_event_order``), each with the document or tombstone fixed when it was
+  written (``disclosure.publication``). The cursor is the last event id a consumer applied.
+- The snapshot is the ``PublishedDocument`` rows, read in one repeatable-read transaction
+  together with the feed cursor: exactly the feed replayed up to that cursor.
+- The digest is a count and an order-independent hash of (id, version) over the records
+  shown on a day (``CreditRecord.objects.disclosed``), overall, per bucket of ids or per
+  entity.
 """
 
 from __future__ import annotations
@@ -19,84 +18,16 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator
-from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Case, F, Func, Max, Q, TextField, When
-from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models import Max
 from django.utils import timezone
 
 from . import services
-from .models import CreditRecord, DisclosureAttribute, EventKind, RecordEvent, RecordStatus
+from .models import TOMBSTONES, CreditRecord, FeedType, PublishedDocument, RecordEvent
 
-FEED_KIND = {
-    EventKind.CREATED: "disclosed",
-    EventKind.REDISCLOSED: "disclosed",
-    EventKind.CORRECTED: "updated",
-    EventKind.WITHDRAWN: "withdrawn",
-    EventKind.REVOKED: "revoked",
-    EventKind.SUPERSEDED: "revoked",
-    EventKind.EXPIRED: "expired",
-}
-TOMBSTONES = {"withdrawn", "revoked", "expired"}
 MAX_LIMIT = 5000
-
-# The document an agency receives for a record: key -> the field it copies as it is. The
-# entity's identifier, the amount and the version are added by the two builders below (in
-# Python, and in PostgreSQL for the snapshot), which a test holds equal.
-DOCUMENT_FIELDS = {
-    "id": "id",
-    "entity_name": "entity__name",
-    "catalog_item": "catalog_item__code",
-    "category": "catalog_item__category",
-    "department": "department__code",
-    "decision_number": "decision_number",
-    "decision_date": "decision_date",
-    "facts": "facts",
-    "legal_basis_cited": "legal_basis_cited",
-    "outcome": "outcome",
-    "severity": "severity",
-    "valid_from": "valid_from",
-    "valid_until": "valid_until",
-    "disclosure_start": "disclosure_start",
-    "disclosure_end": "disclosure_end",
-    "earliest_repair_on": "earliest_repair_on",
-}
-RECORD_FIELDS = (
-    *DOCUMENT_FIELDS.values(), "entity__code", "entity__id_number_masked", "penalty_amount", "updated_at",
-)  # fmt: skip
-
-
-def _json_default(value):
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(type(value))
-
-
-def version_of(updated_at: dt.datetime) -> str:
-    """A record's version: its last change, to the microsecond, in UTC."""
-    return updated_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-
-
-def record_document(row: dict) -> dict:
-    document = {key: row[source] for key, source in DOCUMENT_FIELDS.items()}
-    document["entity"] = row["entity__code"] or row["entity__id_number_masked"]
-    document["penalty_amount"] = None if row["penalty_amount"] is None else str(row["penalty_amount"])
-    document["version"] = version_of(row["updated_at"])
-    return document
-
-
-def _published(prefix: str = "") -> Q:
-    """Records the public side may ever see: a public catalog item, disclosed by the rules."""
-    return Q(**{f"{prefix}catalog_item__disclosure_attribute": DisclosureAttribute.PUBLIC}) & Q(
-        **{f"{prefix}disclosure_start__isnull": False}
-    )
-
 
 EXPIRIES_PER_REQUEST = 2000
 EXPIRIES_CHECK_SECONDS = 10
@@ -111,11 +42,8 @@ def ensure_expiries_recorded(today: dt.date | None = None) -> None:
     checked_key = f"feed:expiries-checked:{today.isoformat()}"
     if cache.get(checked_key):
         return
-    due = CreditRecord.objects.filter(
-        status=RecordStatus.DISCLOSED, disclosure_end__lt=today, expiry_recorded_on__isnull=True
-    )
     # Ordered, so PostgreSQL reads the small partial index rather than guessing a scan.
-    if due.order_by("disclosure_end").values_list("pk", flat=True)[:1]:
+    if CreditRecord.objects.expiry_due(on=today).order_by("disclosure_end").values_list("pk", flat=True)[:1]:
         services.records_record_expiries(on=today, batch_size=EXPIRIES_PER_REQUEST, max_batches=1)
     else:
         # Nothing was due: polls in the next seconds need not ask again. Records only become
@@ -124,67 +52,38 @@ def ensure_expiries_recorded(today: dt.date | None = None) -> None:
         cache.set(checked_key, True, EXPIRIES_CHECK_SECONDS)
 
 
+def _feed_events():
+    return RecordEvent.objects.exclude(feed_type="")
+
+
 def latest_cursor() -> int:
-    return RecordEvent.objects.aggregate(latest=Max("id"))["latest"] or 0
+    """The feed's head: the id of the latest event in it (0 for an empty feed)."""
+    return _feed_events().aggregate(latest=Max("id"))["latest"] or 0
 
 
-def changes(*, after: int, limit: int, today: dt.date | None = None) -> dict:
-    """A page of the feed. The events are one range of the event table's primary key; the
-    records they concern are then read once, by primary key, through a semi-join on that same
-    range (no list of ids to send, no join for the planner to order)."""
-    today = today or timezone.localdate()
+def changes(*, after: int, limit: int) -> dict:
+    """A page of the feed: the events after ``after``, as they were written."""
     events = list(
-        RecordEvent.objects.filter(id__gt=after)
+        _feed_events()
+        .filter(id__gt=after)
         .order_by("id")
-        .values("id", "kind", "occurred_at", "effective_on", "record_id", "reason", "reference")[: limit + 1]
+        .values_list(
+            "id", "feed_type", "record_id", "occurred_at", "reason", "effective_on", "reference", "document"
+        )[: limit + 1]
     )
     has_more = len(events) > limit
     events = events[:limit]
-    published, live = set(), {}
-    if events:
-        in_page = RecordEvent.objects.filter(id__gte=events[0]["id"], id__lte=events[-1]["id"]).values(
-            "record_id"
-        )
-        records = CreditRecord.objects.filter(_published(), id__in=in_page)
-        current = Q(status=RecordStatus.DISCLOSED, disclosure_end__gte=today)
-        if connection.vendor == "postgresql":
-            # PostgreSQL writes the documents of current records (as for the snapshot).
-            rows = records.annotate(
-                document=Case(When(current, then=_document_in_database()), default=None)
-            ).values_list("id", "document")
-            for pk, text in rows:
-                published.add(pk)
-                if text is not None:
-                    live[pk] = json.loads(text)
-        else:
-            rows = records.annotate(is_current=Case(When(current, then=True), default=False)).values(
-                *RECORD_FIELDS, "is_current"
-            )
-            for row in rows:
-                published.add(row["id"])
-                if row["is_current"]:
-                    live[row["id"]] = record_document(row)
     out = []
-    for event in events:
-        if event["record_id"] not in published:
-            continue  # never public: not the agencies' business
-        kind = FEED_KIND[event["kind"]]
-        item = {
-            "cursor": event["id"],
-            "type": kind,
-            "record_id": event["record_id"],
-            "time": event["occurred_at"],
-        }
+    for cursor, kind, record_id, time, reason, effective_on, reference, document in events:
+        item = {"cursor": cursor, "type": kind, "record_id": record_id, "time": time}
         if kind in TOMBSTONES:
-            item.update(reason=event["reason"], effective_on=event["effective_on"])
-            if kind == "withdrawn":
-                item["repair_application"] = event["reference"]
+            item.update(reason=reason, effective_on=effective_on)
+            if kind == FeedType.WITHDRAWN:
+                item["repair_application"] = reference
         else:
-            item["record"] = live.get(event["record_id"])  # None: no longer disclosed, a tombstone follows
+            item["record"] = json.loads(document)
         out.append(item)
-    # The cursor moves past everything read, shown or not, so the next poll starts after it.
-    next_cursor = events[-1]["id"] if events else after
-    return {"events": out, "next": next_cursor, "has_more": has_more}
+    return {"events": out, "next": events[-1][0] if events else after, "has_more": has_more}
 
 
 def _consistent_read(today: dt.date, read_records) -> tuple[int, Iterator]:
@@ -209,27 +108,20 @@ def _consistent_read(today: dt.date, read_records) -> tuple[int, Iterator]:
     return next(items), items
 
 
-def _snapshot_records(today: dt.date):
-    return CreditRecord.objects.disclosed_now_or_later(on=today).order_by("id")
+def _published_documents():
+    return PublishedDocument.objects.order_by("record_id").values_list("document", flat=True)
 
 
 def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
-    """Every disclosed record, and the feed cursor the set is consistent with. Records whose
-    disclosure starts later are included (the feed told earlier consumers of them too): a
-    copy shows each record from its ``disclosure_start`` to its ``disclosure_end``. Streamed
-    from a server-side cursor in constant memory."""
+    """Every document agencies' copies hold, and the feed cursor the set is consistent with.
+    Records whose disclosure starts later are included (the feed told earlier consumers of
+    them too): a copy shows each record from its ``disclosure_start`` to its
+    ``disclosure_end``. Streamed from a server-side cursor in constant memory."""
     today = today or timezone.localdate()
 
     def documents():
-        records = _snapshot_records(today)
-        if connection.vendor == "postgresql":
-            # PostgreSQL writes each document itself: Python only passes the text on.
-            texts = records.annotate(document=_document_in_database()).values_list("document", flat=True)
-            for text in texts.iterator(chunk_size=5000):
-                yield RawDocument(text)
-        else:
-            for row in records.values(*RECORD_FIELDS).iterator(chunk_size=5000):
-                yield record_document(row)
+        for text in _published_documents().iterator(chunk_size=5000):
+            yield json.loads(text)
 
     return _consistent_read(today, documents)
 
@@ -253,60 +145,48 @@ def in_blocks(lines) -> Iterator[bytes]:
 def snapshot_ndjson(*, today: dt.date | None = None) -> tuple[int, Iterator[bytes]]:
     """``snapshot()`` as NDJSON, one document per line, in blocks of bytes, and its cursor.
 
-    On PostgreSQL the documents leave the database through ``COPY … TO STDOUT``, in the same
-    repeatable-read transaction as the cursor: PostgreSQL writes each line and Python passes
-    the bytes on. The CSV options are chosen so COPY adds nothing: JSON text never holds a
-    raw control character, so with \x01 as delimiter and \x02 as quote no value is quoted
-    or escaped, and each line is exactly the document."""
+    The stored documents are the lines. On PostgreSQL they leave the database through
+    ``COPY … TO STDOUT``, in the same repeatable-read transaction as the cursor. The CSV
+    options are chosen so COPY adds nothing: JSON text never holds a raw control character,
+    so with \x01 as delimiter and \x02 as quote no value is quoted or escaped."""
     today = today or timezone.localdate()
     if connection.vendor != "postgresql":
-        cursor_id, documents = snapshot(today=today)
-        return cursor_id, in_blocks(to_json_line(document).encode() for document in documents)
 
-    def lines():
-        documents = (
-            _snapshot_records(today).annotate(document=_document_in_database()).values_list("document")
-        )
-        sql, params = documents.query.sql_with_params()
+        def lines():
+            for text in _published_documents().iterator(chunk_size=5000):
+                yield text.encode() + b"\n"
+
+        cursor_id, documents = _consistent_read(today, lambda: in_blocks(lines()))
+        return cursor_id, documents
+
+    def copied():
+        sql, params = _published_documents().query.sql_with_params()
         statement = (
             f"COPY ({connection.ops.compose_sql(sql, params)}) TO STDOUT "
             "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
         )
-        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-            yield from in_blocks(copy)
+        try:
+            with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+                yield from in_blocks(copy)
+        except BaseException:
+            # The client left mid-download (or the database failed): COPY was not read to
+            # its end, so psycopg could not bring the connection back to a usable state, and
+            # Django, which did not see the error, would hand the broken connection to the
+            # worker's next requests. Throw it away; the next request opens a new one.
+            connection.close()
+            raise
 
-    return _consistent_read(today, lines)
-
-
-class RawDocument(str):
-    """A record document already encoded as JSON by the database."""
-
-
-def _document_in_database():
-    """``record_document`` as PostgreSQL builds it: the same keys and values (dates as ISO
-    strings, the amount as a decimal string, the version in UTC), so a consumer cannot tell
-    which path wrote a line. A test checks the two against each other."""
-    text = TextField()
-    version = Func(
-        F("updated_at"),
-        template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS.US\"Z\"')",
-        output_field=text,
-    )
-    return Cast(
-        JSONObject(
-            **DOCUMENT_FIELDS,
-            entity=Coalesce("entity__code", "entity__id_number_masked"),
-            penalty_amount=Cast("penalty_amount", text),
-            version=version,
-        ),
-        text,
-    )
+    return _consistent_read(today, copied)
 
 
 def to_json_line(document) -> str:
-    if isinstance(document, RawDocument):
-        return document + "\n"
     return json.dumps(document, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _json_default(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(type(value))
 
 
 def _hash(record_id: int, version: str) -> int:
@@ -324,8 +204,10 @@ def digest(
         records = records.filter(entity__code=entity_code)
     total = {"count": 0, "hash": 0}
     buckets: dict[int, dict] = {}
-    for record_id, updated_at in records.values_list("id", "updated_at").iterator(chunk_size=10000):
-        value = _hash(record_id, version_of(updated_at))
+    for record_id, version in records.values_list("id", "published__version").iterator(chunk_size=10000):
+        # A shown record always has its published document (the services write both in one
+        # transaction); were one missing, the hash would say so.
+        value = _hash(record_id, version or "")
         total["count"] += 1
         total["hash"] = (total["hash"] + value) % 2**64
         if bucket_size:

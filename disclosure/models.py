@@ -287,6 +287,40 @@ class RecordStatus(models.TextChoices):
     SUPERSEDED = "superseded", _("Superseded by a correction")
 
 
+# What the public may see, in named pieces. Every reader (pages, lists, the agency feed, the
+# snapshot, the digest, the expiry job, repair) builds on these and nothing restates them;
+# ``prefix`` reaches a record through a relation (``"record__"``).
+
+
+def published_q(prefix: str = "") -> Q:
+    """Records the public side may ever show: disclosed status, a public catalog item, and
+    disclosure dates (a record the rules do not disclose has none)."""
+    return Q(
+        **{
+            f"{prefix}status": RecordStatus.DISCLOSED,
+            f"{prefix}catalog_item__disclosure_attribute": DisclosureAttribute.PUBLIC,
+            f"{prefix}disclosure_start__isnull": False,
+        }
+    )
+
+
+def shown_on_q(day: dt.date, prefix: str = "") -> Q:
+    """Published records whose period covers ``day`` (both ends inclusive)."""
+    return published_q(prefix) & Q(**{f"{prefix}disclosure_start__lte": day, f"{prefix}disclosure_end__gte": day})
+
+
+def held_on_q(day: dt.date, prefix: str = "") -> Q:
+    """Published records shown on ``day`` or later (a licence valid from next month): what an
+    agency's copy holds on ``day``, since no event marks a record's first day."""
+    return published_q(prefix) & Q(**{f"{prefix}disclosure_end__gte": day})
+
+
+def expiry_due_q(day: dt.date) -> Q:
+    """Disclosed records whose period ended before ``day`` and whose lapse is not yet written
+    to their history (and to agencies' feeds)."""
+    return Q(status=RecordStatus.DISCLOSED, disclosure_end__lt=day, expiry_recorded_on__isnull=True)
+
+
 class CreditRecordQuerySet(models.QuerySet):
     def disclosed(self, *, on: dt.date | None = None) -> CreditRecordQuerySet:
         """The records the public may see on ``on`` (default: today in the site's time zone).
@@ -296,25 +330,15 @@ class CreditRecordQuerySet(models.QuerySet):
         inclusive, while its status is ``disclosed`` and its catalog item is public; a record
         the rules do not disclose has no disclosure dates and never matches.
         """
-        on = on or timezone.localdate()
-        return self.filter(
-            status=RecordStatus.DISCLOSED,
-            catalog_item__disclosure_attribute=DisclosureAttribute.PUBLIC,
-            disclosure_start__lte=on,
-            disclosure_end__gte=on,
-        )
+        return self.filter(shown_on_q(on or timezone.localdate()))
 
     def disclosed_now_or_later(self, *, on: dt.date | None = None) -> CreditRecordQuerySet:
-        """``disclosed(on=)`` plus the records whose disclosure starts after ``on`` (a licence
-        valid from next month): what a copy must already hold to show them on their first
-        day, since no event marks that day. Agencies' snapshots use it; the public pages never do."""
-        on = on or timezone.localdate()
-        return self.filter(
-            status=RecordStatus.DISCLOSED,
-            catalog_item__disclosure_attribute=DisclosureAttribute.PUBLIC,
-            disclosure_start__isnull=False,
-            disclosure_end__gte=on,
-        )
+        """``disclosed(on=)`` plus the records whose disclosure starts after ``on``: what
+        agencies' copies hold (see ``held_on_q``). The public pages never use it."""
+        return self.filter(held_on_q(on or timezone.localdate()))
+
+    def expiry_due(self, *, on: dt.date | None = None) -> CreditRecordQuerySet:
+        return self.filter(expiry_due_q(on or timezone.localdate()))
 
     def for_department_staff(self, user) -> CreditRecordQuerySet:
         if user.is_superuser:
@@ -425,10 +449,16 @@ class CreditRecord(models.Model):
                 | Q(valid_from__lte=models.F("valid_until")),
                 violation_error_message=_("“Valid until” must not be before “valid from”."),
             ),
+            # Both dates or neither: spelled with IS NOT NULL, since a CHECK whose condition is
+            # NULL (a start compared with a missing end) passes.
             models.CheckConstraint(
                 name="disclosure_dates_together",
                 condition=Q(disclosure_start__isnull=True, disclosure_end__isnull=True)
-                | Q(disclosure_start__lte=models.F("disclosure_end")),
+                | Q(
+                    disclosure_start__isnull=False,
+                    disclosure_end__isnull=False,
+                    disclosure_start__lte=models.F("disclosure_end"),
+                ),
             ),
         ]
         indexes = [
@@ -474,6 +504,23 @@ class EventKind(models.TextChoices):
     REVOKED = "revoked", _("Revoked")
     SUPERSEDED = "superseded", _("Superseded")
     EXPIRED = "expired", _("Disclosure period ended")
+    ENTITY_RENAMED = "entity_renamed", _("Entity renamed")
+    CATALOG_CHANGED = "catalog_changed", _("Catalog item changed")
+
+
+class FeedType(models.TextChoices):
+    """What an event tells agencies' copies. ``disclosed`` and ``updated`` carry the whole
+    document; the others are tombstones: the record leaves the copies."""
+
+    DISCLOSED = "disclosed", _("Disclosed")
+    UPDATED = "updated", _("Updated")
+    WITHDRAWN = "withdrawn", _("Withdrawn after repair")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Disclosure period ended")
+    REMOVED = "removed", _("No longer published")
+
+
+TOMBSTONES = frozenset({FeedType.WITHDRAWN, FeedType.REVOKED, FeedType.EXPIRED, FeedType.REMOVED})
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -511,6 +558,13 @@ class RecordEvent(models.Model):
         help_text=_("What the change came from, e.g. a repair application number."),
     )
     changes = models.JSONField(_("what changed"), default=dict, blank=True)
+    # What the event told agencies, fixed when it was written: the feed reads these and
+    # nothing else, so an event once served at a cursor is served the same way forever.
+    feed_type = models.CharField(
+        _("in the agency feed as"), max_length=16, choices=FeedType.choices, blank=True,
+        help_text=_("Empty: the change did not alter what agencies' copies hold."),
+    )  # fmt: skip
+    document = models.TextField(_("published document"), blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -518,7 +572,10 @@ class RecordEvent(models.Model):
         verbose_name = _("record event")
         verbose_name_plural = _("record events")
         ordering = ["id"]
-        indexes = [models.Index(fields=["record", "id"], name="event_record")]
+        indexes = [
+            models.Index(fields=["record", "id"], name="event_record"),
+            models.Index(fields=["id"], condition=~Q(feed_type=""), name="event_feed"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.record_id} · {self.occurred_at:%Y-%m-%d %H:%M}"
@@ -530,6 +587,25 @@ class RecordEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Record events are append-only.")
+
+
+class PublishedDocument(models.Model):
+    """The document agencies' copies hold for a record, as of the latest event in the feed:
+    written by ``disclosure.publication`` in the same transaction as that event, so the
+    snapshot (these rows) and a replay of the feed are always the same set."""
+
+    record = models.OneToOneField(
+        CreditRecord, on_delete=models.CASCADE, primary_key=True, related_name="published"
+    )
+    version = models.CharField(max_length=32)
+    document = models.TextField()
+
+    class Meta:
+        verbose_name = _("published document")
+        verbose_name_plural = _("published documents")
+
+    def __str__(self):
+        return f"{self.record_id} @ {self.version}"
 
 
 class NameGram(models.Model):

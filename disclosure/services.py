@@ -1,5 +1,20 @@
 """Writes to credit records. Every change goes through here, inside a transaction, and writes
-its ``RecordEvent`` in that same transaction."""
+its ``RecordEvent`` in that same transaction.
+
+Lock order (every writer follows it, so no two writers wait on each other in a cycle):
+
+1. domain rows, each with ``FOR NO KEY UPDATE`` (``select_for_update(no_key=True,
+   of=("self",))``): a repair application, then the record(s) by id, then the entity row(s)
+   whose ``records_version`` the change bumps, by id;
+2. the event-order lock (``lock_event_order``), held until commit;
+3. after it, only rows that nobody locks without holding it: ``PublishedDocument`` rows,
+   and a catalog item whose fields a catalog change rewrites.
+
+Row locks are never plain ``FOR UPDATE``: that mode blocks the key-share locks PostgreSQL
+takes when it checks the deferred foreign keys at commit, which a writer does while it holds
+the event-order lock; a writer holding ``FOR UPDATE`` on a catalog item while waiting for
+the event-order lock would deadlock with it.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import divisions, identity, rules, search, uscc
+from . import divisions, identity, publication, rules, search, uscc
 from .models import (
     CatalogItem,
     CreditRecord,
@@ -157,24 +172,65 @@ def lock_event_order() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_ORDER_LOCK])
 
 
-def _write_event(*, record, kind, actor, reason="", reference="", changes=None, effective_on=None):
-    """The record's history row, and the bump of its entity's ``records_version`` that tells
-    the entity's page (and its ETag) that something changed."""
+def _bump_entities(entity_ids, at) -> None:
+    """Tell the entities' pages (and their ETags) that something changed. Before the
+    event-order lock (see the lock order above), locked in id order."""
+    ids = sorted(set(entity_ids))
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        if len(chunk) > 1:
+            list(Entity.objects.select_for_update(no_key=True).filter(pk__in=chunk).order_by("pk").values("pk"))
+        Entity.objects.filter(pk__in=chunk).update(records_version=F("records_version") + 1, records_changed_at=at)
+
+
+def _write_event(
+    *, record, kind, actor, reason="", reference="", changes=None, effective_on=None, entity_ids=()
+):
+    """The record's history row, with what it tells agencies' copies
+    (``publication.republish``), after the bump of its entity's ``records_version``."""
+    now = timezone.now()
+    _bump_entities([record.entity_id, *entity_ids], now)
     lock_event_order()
-    event = RecordEvent.objects.create(
+    entry = publication.republish([record.pk], kind=kind)[record.pk]
+    return RecordEvent.objects.create(
         record=record,
         kind=kind,
+        occurred_at=now,
         actor=actor,
         actor_label=actor_label(actor),
         reason=reason,
         reference=reference,
         changes=changes or {},
         effective_on=effective_on or timezone.localdate(),
+        feed_type=entry.type,
+        document=entry.document,
     )
-    Entity.objects.filter(pk=record.entity_id).update(
-        records_version=F("records_version") + 1, records_changed_at=event.occurred_at
-    )
-    return event
+
+
+def _write_events(*, record_ids, kind, actor, reason="", changes=None, history_only_too=False):
+    """One event per record whose copies' document changed (or per record, with
+    ``history_only_too``), for a change that reaches many records at once. The caller holds
+    the event-order lock and has bumped the entities."""
+    now, today = timezone.now(), timezone.localdate()
+    entries = publication.republish(record_ids, kind=kind)
+    events = [
+        RecordEvent(
+            record_id=record_id,
+            kind=kind,
+            occurred_at=now,
+            actor=actor,
+            actor_label=actor_label(actor),
+            reason=reason,
+            changes=changes or {},
+            effective_on=today,
+            feed_type=entry.type,
+            document=entry.document,
+        )
+        for record_id, entry in entries.items()
+        if entry.type or history_only_too
+    ]
+    RecordEvent.objects.bulk_create(events)
+    return events
 
 
 def _save_new(record: CreditRecord) -> None:
@@ -243,8 +299,14 @@ def record_create(
     return record
 
 
-def _lock(record: CreditRecord) -> CreditRecord:
-    return CreditRecord.objects.select_for_update().select_related("catalog_item").get(pk=record.pk)
+def lock_record(record: CreditRecord) -> CreditRecord:
+    """The record, locked for a change (step 1 of the lock order): the record's row only,
+    in the mode that leaves foreign-key checks through it free."""
+    return (
+        CreditRecord.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("catalog_item")
+        .get(pk=record.pk)
+    )
 
 
 def _require_reason(reason: str) -> None:
@@ -264,7 +326,7 @@ def record_correct(*, record: CreditRecord, actor, reason: str, changes: dict) -
     unknown = set(changes) - set(STATED_FIELDS)
     if unknown:
         raise TypeError(f"not correctable: {sorted(unknown)}")
-    record = _lock(record)
+    record = lock_record(record)
     check_can_act(actor=actor, department=record.department)
     if record.status != RecordStatus.DISCLOSED:
         raise ValidationError(
@@ -274,6 +336,7 @@ def record_correct(*, record: CreditRecord, actor, reason: str, changes: dict) -
     if "catalog_item" in changes:
         check_in_scope(department=record.department, catalog_item=changes["catalog_item"])
     before = _snapshot(record)
+    former_entity_id = record.entity_id
     for name, value in changes.items():
         setattr(record, name, value)
     _check_decision_date(record)
@@ -286,7 +349,14 @@ def record_correct(*, record: CreditRecord, actor, reason: str, changes: dict) -
         record.expiry_recorded_on = None
     record.full_clean()
     record.save()
-    _write_event(record=record, kind=EventKind.CORRECTED, actor=actor, reason=reason, changes=diff)
+    _write_event(
+        record=record,
+        kind=EventKind.CORRECTED,
+        actor=actor,
+        reason=reason,
+        changes=diff,
+        entity_ids=[former_entity_id],
+    )
     return record
 
 
@@ -304,7 +374,7 @@ def _transition(
     """The one status transition: lock, check the current state, save with update_fields,
     write the event. Callers hold the transaction."""
     _require_reason(reason)
-    record = _lock(record)
+    record = lock_record(record)
     if check_actor:
         check_can_act(actor=actor, department=record.department)
     if record.status not in allowed_from:
@@ -404,8 +474,9 @@ def records_record_expiries(
     """Write an ``expired`` event for each disclosed record whose period ended before ``on``.
 
     Visibility never waits for this (``disclosed()`` compares dates); the events are there
-    so the history and the agency feed say when a record lapsed. Safe to run repeatedly and
-    concurrently: rows are claimed with a compare-and-swap on ``expiry_recorded_on``.
+    so the history says when a record lapsed and agencies' copies drop it. Safe to run
+    repeatedly and concurrently: rows are claimed with a compare-and-swap on
+    ``expiry_recorded_on`` under row locks that other runs skip.
     """
     on = on or timezone.localdate()
     written = 0
@@ -414,12 +485,8 @@ def records_record_expiries(
         batches += 1
         with transaction.atomic():
             batch = list(
-                CreditRecord.objects.select_for_update(skip_locked=True)
-                .filter(
-                    status=RecordStatus.DISCLOSED,
-                    disclosure_end__lt=on,
-                    expiry_recorded_on__isnull=True,
-                )
+                CreditRecord.objects.expiry_due(on=on)
+                .select_for_update(skip_locked=True, no_key=True)
                 .order_by("disclosure_end", "id")
                 .values_list("id", "disclosure_end")[:batch_size]
             )
@@ -433,6 +500,7 @@ def records_record_expiries(
                 raise RuntimeError("expiry claim lost a race despite row locks")
             now = timezone.now()
             lock_event_order()
+            entries = publication.republish(ids, kind=EventKind.EXPIRED, on=on)
             RecordEvent.objects.bulk_create(
                 RecordEvent(
                     record_id=record_id,
@@ -442,6 +510,7 @@ def records_record_expiries(
                     actor_label=actor_label(None),
                     reason="",
                     changes={"disclosure_end": end.isoformat()},
+                    feed_type=entries[record_id].type,
                 )
                 for record_id, end in batch
             )
@@ -496,17 +565,71 @@ def entity_create(**fields) -> Entity:
 
 
 @transaction.atomic
-def entity_rename(*, entity: Entity, new_name: str, changed_on: dt.date) -> Entity:
-    """Record a change of name: the old name is kept as a former name, still searchable."""
-    entity = Entity.objects.select_for_update().get(pk=entity.pk)
-    new_name = new_name.strip()
+def entity_rename(*, entity: Entity, new_name: str, changed_on: dt.date, actor=None, reason: str = "") -> Entity:
+    """Record a change of name: the old name is kept as a former name, still searchable, and
+    every published document of the entity's records is updated (an ``entity_renamed``
+    event per record, which agencies' feeds carry as ``updated``)."""
+    entity = Entity.objects.select_for_update(no_key=True).get(pk=entity.pk)
+    new_name = (new_name or "").strip()
     if not new_name or new_name == entity.name:
         raise ValidationError({"name": _("Enter the new name.")})
-    FormerName.objects.update_or_create(entity=entity, name=entity.name, defaults={"changed_on": changed_on})
+    former = entity.name
+    FormerName.objects.update_or_create(entity=entity, name=former, defaults={"changed_on": changed_on})
     entity.name = new_name
+    entity.full_clean(exclude=["code"])
     entity.save(update_fields=["name", "updated_at"])
     search.index_entity(entity)
+    _bump_entities([entity.pk], timezone.now())
+    lock_event_order()
+    _write_events(
+        record_ids=entity.records.values_list("id", flat=True).order_by("id"),
+        kind=EventKind.ENTITY_RENAMED,
+        actor=actor,
+        reason=reason or _("Renamed from “%(former)s”.") % {"former": former},
+        changes={"entity_name": [former, new_name]},
+    )
     return entity
+
+
+# Catalog fields that a published document or the public set depends on.
+CATALOG_PUBLISHED_FIELDS = ("code", "category", "disclosure_attribute")
+
+
+@transaction.atomic
+def catalog_item_update(*, item: CatalogItem, actor, changes: dict, reason: str = "") -> CatalogItem:
+    """Change a catalog item. A change that alters what its records publish (its code, its
+    category, whether it is public) reaches agencies' copies at once: each record that
+    enters, leaves or changes in them gets a ``catalog_changed`` event (``disclosed``,
+    ``removed`` or ``updated`` in the feed)."""
+    unknown = set(changes) - {f.name for f in CatalogItem._meta.concrete_fields} - {"provider"}
+    if unknown or "id" in changes:
+        raise TypeError(f"not changeable: {sorted(unknown)}")
+    current = CatalogItem.objects.get(pk=item.pk)
+    diff = {
+        name: [publication._plain(getattr(current, name)), publication._plain(value)]
+        for name, value in changes.items()
+        if getattr(current, name) != value and name != "provider"
+    }
+    for name, value in changes.items():
+        setattr(current, name, value)
+    current.full_clean()
+    touches_documents = any(name in diff for name in CATALOG_PUBLISHED_FIELDS)
+    record_ids = list(current.records.order_by("id").values_list("id", flat=True)) if touches_documents else []
+    if record_ids:
+        _bump_entities(current.records.values_list("entity_id", flat=True).distinct(), timezone.now())
+        lock_event_order()  # before the item's row: see the lock order
+    current.save()
+    if record_ids:
+        for start in range(0, len(record_ids), 2000):
+            _write_events(
+                record_ids=record_ids[start : start + 2000],
+                kind=EventKind.CATALOG_CHANGED,
+                actor=actor,
+                reason=reason or _("The catalog item “%(item)s” changed.") % {"item": current.name},
+                changes={name: diff[name] for name in CATALOG_PUBLISHED_FIELDS if name in diff},
+            )
+    item.refresh_from_db()
+    return item
 
 
 @transaction.atomic

@@ -208,7 +208,7 @@ def repair_submit(
     stored += _store_files(application, EvidenceKind.REPRESENTATION, representation)
     try:
         with transaction.atomic():
-            locked = CreditRecord.objects.select_for_update().get(pk=record.pk)
+            locked = CreditRecord.objects.select_for_update(no_key=True, of=("self",)).get(pk=record.pk)
             refusals = selectors.eligibility_refusals(record=locked, on=today)
             if refusals:
                 raise ValidationError(refusals)

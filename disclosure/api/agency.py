@@ -1,7 +1,6 @@
 """Agency endpoints: API key authentication, per-agency throttling, every call logged."""
 
 import csv
-import json
 from itertools import chain
 
 from django.conf import settings
@@ -11,14 +10,22 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import authentication, exceptions, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from disclosure import agencies, feed, selectors
-from disclosure.models import Agency
+from disclosure.models import TOMBSTONES, Agency, FeedType
+
+from .errors import AGENCY_ERROR_RESPONSES, error_body
 
 
 class AgencyKeyAuthentication(authentication.BaseAuthentication):
@@ -100,23 +107,58 @@ RecordDocument = inline_serializer(
         "disclosure_start": serializers.DateField(help_text="Show the record from this day..."),
         "disclosure_end": serializers.DateField(help_text="...to this day, inclusive."),
         "earliest_repair_on": serializers.DateField(allow_null=True),
-        "version": serializers.CharField(help_text="Changes with every change to the record."),
+        "version": serializers.CharField(
+            help_text="A hash of the document's content: changes whenever any field of it changes."
+        ),
     },
 )
-FEED_EVENT_FIELDS = {
-    "cursor": serializers.IntegerField(),
-    "type": serializers.ChoiceField(choices=["disclosed", "updated", "withdrawn", "revoked", "expired"]),
-    "record_id": serializers.IntegerField(),
-    "time": serializers.DateTimeField(),
-    "record": RecordDocument,
-    "reason": serializers.CharField(required=False, help_text="Tombstones only."),
-    "effective_on": serializers.DateField(required=False, help_text="Tombstones only."),
-    "repair_application": serializers.CharField(required=False, help_text="Withdrawals only."),
-}
+DOCUMENT_TYPES = [t.value for t in FeedType if t not in TOMBSTONES]
+TOMBSTONE_TYPES = [t.value for t in FeedType if t in TOMBSTONES]
+DocumentEvent = inline_serializer(
+    "DocumentEvent",
+    {
+        "cursor": serializers.IntegerField(),
+        "type": serializers.ChoiceField(
+            choices=DOCUMENT_TYPES, help_text="Put the document in the copy (insert or replace)."
+        ),
+        "record_id": serializers.IntegerField(),
+        "time": serializers.DateTimeField(),
+        "record": RecordDocument,
+    },
+)
+TombstoneEvent = inline_serializer(
+    "TombstoneEvent",
+    {
+        "cursor": serializers.IntegerField(),
+        "type": serializers.ChoiceField(
+            choices=TOMBSTONE_TYPES,
+            help_text=(
+                "Remove the record from the copy. withdrawn: after an approved credit repair; "
+                "revoked: the decision was revoked or superseded; expired: its period ended; "
+                "removed: it is no longer published for another reason (a correction, a "
+                "catalog item that is no longer public)."
+            ),
+        ),
+        "record_id": serializers.IntegerField(),
+        "time": serializers.DateTimeField(),
+        "reason": serializers.CharField(allow_blank=True),
+        "effective_on": serializers.DateField(help_text="The first day the record is no longer shown."),
+        "repair_application": serializers.CharField(required=False, help_text="withdrawn only."),
+    },
+)
+FeedEvent = PolymorphicProxySerializer(
+    component_name="FeedEvent",
+    serializers={
+        **dict.fromkeys(DOCUMENT_TYPES, DocumentEvent),
+        **dict.fromkeys(TOMBSTONE_TYPES, TombstoneEvent),
+    },
+    resource_type_field_name="type",
+    many=True,
+)
 ChangesPage = inline_serializer(
     "ChangesPage",
     {
-        "events": inline_serializer("FeedEvent", FEED_EVENT_FIELDS, many=True),
+        "events": FeedEvent,
         "next": serializers.IntegerField(help_text="Send this as `after` next time."),
         "has_more": serializers.BooleanField(),
     },
@@ -174,9 +216,10 @@ class AgencyView(APIView):
 class Whoami(AgencyView):
     @extend_schema(
         summary="The agency the key belongs to",
-        responses=inline_serializer(
-            "Agency", {"code": serializers.CharField(), "name": serializers.CharField()}
-        ),
+        responses={
+            200: inline_serializer("Agency", {"code": serializers.CharField(), "name": serializers.CharField()}),
+            **AGENCY_ERROR_RESPONSES,
+        },
     )
     def get(self, request):
         return Response({"code": request.user.code, "name": request.user.name})
@@ -187,25 +230,41 @@ class Changes(AgencyView):
 
     @extend_schema(
         summary="Record events after a cursor, in commit order",
+        description=(
+            "Apply the events in order: `disclosed` and `updated` put the `record` document in "
+            "the copy, every other type removes the record. Each event is served the same way "
+            "at its cursor forever. A cursor beyond the feed's head is refused (400, with "
+            "`error.head`), so a corrupt cursor never skips events silently."
+        ),
         parameters=[
             OpenApiParameter("after", int, description="The last cursor applied (0 to start)."),
             OpenApiParameter("limit", int, description=f"At most this many events (1 to {feed.MAX_LIMIT})."),
         ],
-        responses={200: ChangesPage, 304: None},
-    )
+        responses={200: ChangesPage, 304: OpenApiResponse(description="Nothing new (If-None-Match)."),
+                   **AGENCY_ERROR_RESPONSES},
+    )  # fmt: skip
     def get(self, request):
         after = _int_param(request, "after", 0, minimum=0)
         limit = _int_param(request, "limit", 1000, minimum=1, maximum=feed.MAX_LIMIT)
         today = timezone.localdate()
         feed.ensure_expiries_recorded(today)
         latest = feed.latest_cursor()
-        etag = f'"{after}-{limit}-{latest}-{today.isoformat()}"'
+        if after > latest:
+            body = error_body(
+                400,
+                _("The cursor %(after)d is beyond the feed's head, %(head)d: no such event was ever served.")
+                % {"after": after, "head": latest},
+                field="after",
+            )
+            body["error"]["head"] = latest
+            return Response(body, status=400)
+        etag = f'"{after}-{limit}-{latest}"'
         if request.headers.get("If-None-Match") == etag:
             return Response(status=304, headers={"ETag": etag})
-        if latest <= after:
+        if latest == after:
             body = {"events": [], "next": after, "has_more": False}
         else:
-            body = feed.changes(after=after, limit=limit, today=today)
+            body = feed.changes(after=after, limit=limit)
         return Response(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
@@ -241,9 +300,17 @@ class Snapshot(AgencyView):
 
     @extend_schema(
         summary="Every disclosed record (NDJSON or CSV) with its feed cursor",
+        description=(
+            "The documents agencies' copies hold, consistent with the feed cursor in the "
+            "`X-Feed-Cursor` header (and in the NDJSON's first line). In the CSV, a text cell "
+            "that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with an "
+            "apostrophe (OWASP's advice against formula injection); strip it when reading the "
+            "file with a program. The NDJSON carries the text unchanged."
+        ),
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.STR,
             (200, "text/csv"): OpenApiTypes.STR,
+            **AGENCY_ERROR_RESPONSES,
         },
         parameters=[OpenApiParameter("fmt", exclude=True)],
     )
@@ -259,10 +326,7 @@ class Snapshot(AgencyView):
             return response
         cursor_id, documents = feed.snapshot()
         writer = csv.writer(_Echo())
-        rows = (
-            writer.writerow([_csv_value(doc[c]) for c in SNAPSHOT_COLUMNS])
-            for doc in map(_as_dict, documents)
-        )
+        rows = (writer.writerow([csv_cell(doc[c]) for c in SNAPSHOT_COLUMNS]) for doc in documents)
         lines = chain([writer.writerow(SNAPSHOT_COLUMNS)], rows)
         response = StreamingHttpResponse(
             feed.in_blocks(line.encode() for line in lines), content_type="text/csv; charset=utf-8"
@@ -272,16 +336,18 @@ class Snapshot(AgencyView):
         return response
 
 
-def _as_dict(document) -> dict:
-    return json.loads(document) if isinstance(document, feed.RawDocument) else document
+# A cell a spreadsheet would read as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_value(value):
+def csv_cell(value) -> str:
+    """A value as a CSV cell that no spreadsheet runs: text starting like a formula gets a
+    leading apostrophe (OWASP's advice), which spreadsheets show as text and hide. Numbers,
+    dates and codes never start that way."""
     if value is None:
         return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 class Digest(AgencyView):
@@ -293,7 +359,7 @@ class Digest(AgencyView):
             OpenApiParameter("bucket_size", int, description="Also give each bucket of this many ids."),
             OpenApiParameter("entity", str, description="Only this entity's records (its code)."),
         ],
-        responses=DigestAnswer,
+        responses={200: DigestAnswer, **AGENCY_ERROR_RESPONSES},
     )
     def get(self, request):
         bucket_size = _int_param(request, "bucket_size", 0, minimum=0, maximum=10_000_000) or None
@@ -320,14 +386,14 @@ class Acknowledgement(AgencyView):
             "late_after_days": settings.AGENCY_LATE_DAYS,
         }
 
-    @extend_schema(summary="The cursor last reported and the lag it means", responses=AcknowledgementState)
+    @extend_schema(summary="The cursor last reported and the lag it means", responses={200: AcknowledgementState, **AGENCY_ERROR_RESPONSES})
     def get(self, request):
         return Response(self._state(request.user))
 
     @extend_schema(
         summary="Report the cursor applied to the agency's copy",
         request=AcknowledgementSerializer,
-        responses=AcknowledgementState,
+        responses={200: AcknowledgementState, **AGENCY_ERROR_RESPONSES},
     )
     def post(self, request):
         serializer = AcknowledgementSerializer(data=request.data)

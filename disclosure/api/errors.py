@@ -3,7 +3,8 @@
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -15,9 +16,50 @@ TYPES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     410: "gone",
+    414: "too_long",
     429: "throttled",
     500: "server_error",
 }
+
+
+ErrorAnswer = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorDetail",
+            {
+                "type": serializers.ChoiceField(choices=sorted(set(TYPES.values()))),
+                "message": serializers.CharField(help_text="In the language asked for."),
+                "field": serializers.CharField(allow_null=True, help_text="The parameter at fault."),
+                "fields": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()),
+                    required=False,
+                    help_text="Every parameter at fault, with its messages.",
+                ),
+                "head": serializers.IntegerField(
+                    required=False, help_text="The feed's head, when a cursor is beyond it."
+                ),
+            },
+        )
+    },
+)
+ERROR_DESCRIPTIONS = {
+    400: "A parameter is not valid: `error.field` names it.",
+    401: "No API key, or a key that is not valid or has been revoked.",
+    403: "The key's agency is not authorized for this.",
+    404: "Nothing at this address.",
+    414: "The address is too long (answered by the HTTP server, as plain text).",
+    429: "Too many requests: wait for the seconds in `Retry-After`.",
+}
+# Every error an endpoint can answer, for its OpenAPI description.
+# (A 414 comes from the HTTP server in front of the site, before it: described, no body.)
+ERROR_RESPONSES = {
+    code: OpenApiResponse(None if code == 414 else ErrorAnswer, description=text)
+    for code, text in ERROR_DESCRIPTIONS.items()
+}
+PUBLIC_ERROR_RESPONSES = {code: ERROR_RESPONSES[code] for code in (400, 404, 414, 429)}
+AGENCY_ERROR_RESPONSES = {code: ERROR_RESPONSES[code] for code in (400, 401, 403, 414, 429)}
+GONE_RESPONSE = {410: OpenApiResponse(ErrorAnswer, description="The record is no longer disclosed.")}
 
 
 def error_body(status_code: int, message: str, field: str | None = None, fields: dict | None = None) -> dict:

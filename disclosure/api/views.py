@@ -15,7 +15,7 @@ from disclosure import divisions, search, selectors, uscc
 from disclosure.models import CreditRecord, Entity, EntityKind
 from disclosure.rules import Category
 
-from .errors import gone
+from .errors import GONE_RESPONSE, PUBLIC_ERROR_RESPONSES, gone
 from .serializers import EntitySerializer, RecordSerializer, SearchHitSerializer
 
 
@@ -62,7 +62,7 @@ class SearchPage(serializers.Serializer):
 
 @extend_schema(
     parameters=[SearchQuery],
-    responses=SearchPage,
+    responses={200: SearchPage, **PUBLIC_ERROR_RESPONSES},
     summary="Search entities by name",
     operation_id="entities_search",
 )
@@ -87,14 +87,16 @@ def entity_search(request):
     )
 
 
-@extend_schema(responses=EntitySerializer, summary="An entity by its Unified Social Credit Code")
+@extend_schema(responses={200: EntitySerializer, **PUBLIC_ERROR_RESPONSES}, summary="An entity by its Unified Social Credit Code")
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def entity_detail(request, code):
     return Response(EntitySerializer(_entity_or_404(code)).data)
 
 
-@extend_schema(responses=RecordSerializer(many=True), summary="The records disclosed today about an entity")
+@extend_schema(
+    responses={200: RecordSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
+    summary="The records disclosed today about an entity")
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def entity_records(request, code):
@@ -103,7 +105,9 @@ def entity_records(request, code):
     return Response(RecordSerializer(records, many=True).data)
 
 
-@extend_schema(responses={200: RecordSerializer, 410: None}, summary="A record; 410 once no longer disclosed")
+@extend_schema(
+    responses={200: RecordSerializer, **GONE_RESPONSE, **PUBLIC_ERROR_RESPONSES},
+    summary="A record; 410 once no longer disclosed")
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def record_detail(request, pk):

@@ -16,20 +16,24 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 from django.db import connection, transaction
+from django.db.models import Case, When
 from django.utils import timezone
 from stdnum.cn import ric
 
-from disclosure import divisions, identity, search, services, uscc
+from disclosure import divisions, identity, publication, search, services, uscc
 from disclosure.fold import fold
 from disclosure.models import (
     CatalogItem,
     CreditRecord,
     Department,
+    DisclosureAttribute,
     DisclosureRuleSet,
     Entity,
     EntityKind,
     EventKind,
+    FeedType,
     RecordStatus,
+    published_q,
 )
 from disclosure.rules import VALIDITY_CATEGORIES, add_months
 
@@ -327,7 +331,7 @@ class DatasetGenerator:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "ANALYZE disclosure_entity, disclosure_formername, disclosure_namegram, "
-                    "disclosure_namegramcount, disclosure_creditrecord, disclosure_recordevent"
+                    "disclosure_namegramcount, disclosure_creditrecord, disclosure_recordevent, disclosure_publisheddocument"
                 )
         self.progress(f"done in {time.monotonic() - started:.0f}s")
 
@@ -378,34 +382,75 @@ class DatasetGenerator:
         self._report(label, done, total, started)
 
     def created_events(self, first_record: int) -> None:
-        """One ``created`` event per new record, in record order, written by the database."""
+        """One ``created`` event per new record, in record order, each with what it told
+        agencies' feeds, and the copies' documents (``disclosure.publication``); then an
+        ``expired`` event for each record whose period has already ended, as on a site that
+        has been running (the daily job's), which removes it from the copies again."""
         started = time.monotonic()
         services.lock_event_order()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO disclosure_recordevent (record_id, kind, occurred_at, effective_on, actor_label,"
-                " reason, reference, changes)"
-                " SELECT id, %s, created_at, COALESCE(disclosure_start, decision_date), 'system', '', '', '{}'"
-                " FROM disclosure_creditrecord WHERE id >= %s ORDER BY id",
-                [EventKind.CREATED, first_record],
+        last = CreditRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        event_columns = [
+            "record_id", "kind", "occurred_at", "effective_on", "actor_label", "reason", "reference",
+            "changes", "feed_type", "document",
+        ]  # fmt: skip
+        published = Case(When(published_q(), then=True), default=False)
+        events = copies = 0
+        for low in range(first_record, last + 1, self.batch):
+            rows = (
+                CreditRecord.objects.filter(id__gte=low, id__lt=low + self.batch)
+                .annotate(is_published=published)
+                .order_by("id")
+                .values(*publication.RECORD_FIELDS, "is_published", "created_at")
             )
-            self.progress(f"  events: {cursor.rowcount:,} in {time.monotonic() - started:.0f}s")
+            event_rows, copy_rows = [], []
+            for row in rows:
+                start = row["disclosure_start"] or row["decision_date"]
+                if row["is_published"]:
+                    version, text = publication.document_of(row)
+                    event_rows.append((row["id"], EventKind.CREATED, row["created_at"], start, "system", "", "",
+                                       "{}", FeedType.DISCLOSED, text))  # fmt: skip
+                    if row["disclosure_end"] >= self.as_of:
+                        copy_rows.append((row["id"], version, text))
+                else:
+                    event_rows.append((row["id"], EventKind.CREATED, row["created_at"], start, "system", "", "",
+                                       "{}", "", ""))  # fmt: skip
+            self._insert("disclosure_recordevent", event_columns, event_rows)
+            self._insert("disclosure_publisheddocument", ["record_id", "version", "document"], copy_rows)
+            events += len(event_rows)
+            copies += len(copy_rows)
+            self._report("events", events, self.record_count, started)
+        self.progress(f"  published documents: {copies:,} in {time.monotonic() - started:.0f}s")
+
+    def _insert(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                placeholders = ", ".join(["%s"] * len(columns))
+                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
 
     def expired_events(self, first_record: int) -> None:
         """The new records whose period has already ended lapsed on their own day, as on a site
         that has been running: their ``expired`` events are written, as the daily job would."""
         started = time.monotonic()
         next_day = (
-            "disclosure_end + 1" if connection.vendor == "postgresql" else "date(disclosure_end, '+1 day')"
+            "r.disclosure_end + 1" if connection.vendor == "postgresql" else "date(r.disclosure_end, '+1 day')"
         )
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO disclosure_recordevent (record_id, kind, occurred_at, effective_on, actor_label,"
-                " reason, reference, changes)"
-                f" SELECT id, %s, %s, {next_day}, 'system', '', '', '{{}}' FROM disclosure_creditrecord"
-                " WHERE id >= %s AND status = %s AND disclosure_end < %s ORDER BY disclosure_end, id",
-                [EventKind.EXPIRED, self.now, first_record, RecordStatus.DISCLOSED, self.as_of],
-            )
+                " reason, reference, changes, feed_type, document)"
+                f" SELECT r.id, %s, %s, {next_day}, 'system', '', '', '{{}}',"
+                " CASE WHEN c.disclosure_attribute = %s AND r.disclosure_start IS NOT NULL THEN %s ELSE '' END, ''"
+                " FROM disclosure_creditrecord r JOIN disclosure_catalogitem c ON c.id = r.catalog_item_id"
+                " WHERE r.id >= %s AND r.status = %s AND r.disclosure_end < %s ORDER BY r.disclosure_end, r.id",
+                [EventKind.EXPIRED, self.now, DisclosureAttribute.PUBLIC, FeedType.EXPIRED, first_record,
+                 RecordStatus.DISCLOSED, self.as_of],
+            )  # fmt: skip
             written = cursor.rowcount
             cursor.execute(
                 "UPDATE disclosure_creditrecord SET expiry_recorded_on = %s"

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from clients.creditmirror import Client, Mirror
-from disclosure import agencies, feed, services
+from disclosure import agencies, publication, services
 from disclosure.models import Agency, CreditRecord, RecordEvent
 from disclosure.rules import Category
 from repair import services as repair_services
@@ -22,8 +22,8 @@ D = dt.date
 
 
 def site_documents(on: dt.date) -> dict[int, dict]:
-    rows = CreditRecord.objects.disclosed(on=on).order_by("id").values(*feed.RECORD_FIELDS)
-    return {row["id"]: json.loads(feed.to_json_line(feed.record_document(row))) for row in rows}
+    rows = CreditRecord.objects.disclosed(on=on).order_by("id").values(*publication.RECORD_FIELDS)
+    return {row["id"]: json.loads(publication.document_of(row)[1]) for row in rows}
 
 
 @pytest.fixture

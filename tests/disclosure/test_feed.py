@@ -7,7 +7,7 @@ import json
 import pytest
 from django.db import connection
 
-from disclosure import agencies, feed, services
+from disclosure import agencies, feed, publication, services
 from disclosure.models import Agency, CreditRecord, DisclosureAttribute
 from disclosure.rules import Severity
 from tests.factories import CatalogItemFactory, CreditRecordFactory
@@ -58,7 +58,10 @@ def test_feed_in_order_with_tombstones(api, frozen_today):
     ]  # fmt: skip
     assert hidden.pk not in {e["record_id"] for e in events}
     assert events[3]["record"]["outcome"] == "罚款人民币两千元"
-    assert events[1]["record"] is None  # withdrawn since: its content is never replayed
+    # Each event keeps what it carried when it was written: the withdrawal that follows is
+    # what removes the record from a copy replaying the feed.
+    assert events[1]["record"]["id"] == repaired.pk
+    assert events[0]["record"]["outcome"] != "罚款人民币两千元"
     assert events[4] == {
         "cursor": events[4]["cursor"], "type": "withdrawn", "record_id": repaired.pk, "time": events[4]["time"],
         "reason": "信用修复", "effective_on": "2026-11-28", "repair_application": "XF20261128000001",
@@ -74,18 +77,28 @@ def test_feed_in_order_with_tombstones(api, frozen_today):
     assert "record" not in more[0]
 
 
-def test_a_back_dated_record_gets_its_expiry_within_seconds(api, frozen_today):
-    """A poll that finds no expiry due spares the next polls the question for a few seconds;
-    a record entered late, already lapsed, gets its expiry event once they are over."""
+def test_a_back_dated_record_already_lapsed_never_reaches_the_copies(api, frozen_today):
+    """A record entered late whose period is already over is never shown, so copies are told
+    nothing; its history still gets its expiry once the poll's few quiet seconds are over."""
     _events, cursor = poll_all(api)
     lapsed = CreditRecordFactory(decision_date=D(2024, 3, 1))  # general: last shown 2025-03-01
     events, cursor = poll_all(api, after=cursor)
-    assert [(e["type"], e["record_id"]) for e in events] == [("disclosed", lapsed.pk)]
+    assert events == []
     frozen_today.shift(dt.timedelta(seconds=feed.EXPIRIES_CHECK_SECONDS + 1))
     events, cursor = poll_all(api, after=cursor)
-    assert [(e["type"], e["record_id"], e["effective_on"]) for e in events] == [
-        ("expired", lapsed.pk, "2025-03-02")
+    assert events == []
+    assert list(lapsed.events.order_by("id").values_list("kind", "feed_type", "effective_on")) == [
+        ("created", "", D(2024, 3, 1)),
+        ("expired", "", D(2025, 3, 2)),
     ]
+
+
+def test_a_back_dated_correction_that_ends_the_period_is_an_expiry(api, frozen_today):
+    record = CreditRecordFactory(decision_date=D(2026, 6, 1))
+    _events, cursor = poll_all(api)
+    services.record_correct(record=record, actor=None, reason="更正决定日期", changes={"decision_date": D(2024, 3, 1)})
+    events, cursor = poll_all(api, after=cursor)
+    assert [(e["type"], e["record_id"], e["reason"]) for e in events] == [("expired", record.pk, "更正决定日期")]
 
 
 def test_nothing_new_is_cheap_and_answers_304(api, client, key, frozen_today, django_assert_num_queries):
@@ -171,38 +184,34 @@ def test_agency_endpoints_need_a_key(client, db):
         assert client.get(path).status_code == 401
 
 
-def test_database_and_python_documents_are_identical(db, frozen_today):
-    from django.db import connection
-
-    from disclosure.models import CreditRecord
-
+def test_snapshot_documents_are_the_published_documents_in_both_formats(api, db, frozen_today):
     records = [
-        CreditRecordFactory(decision_date=D(2026, 6, 1), penalty_amount="5000.00"),
+        CreditRecordFactory(decision_date=D(2026, 6, 1), penalty_amount="5000.00", outcome="=1+2"),
         CreditRecordFactory(decision_date=D(2026, 6, 2)),
     ]
-    python_docs = [
-        feed.record_document(row) for row in CreditRecord.objects.order_by("id").values(*feed.RECORD_FIELDS)
+    expected = [
+        json.loads(publication.document_of(row)[1])
+        for row in CreditRecord.objects.order_by("id").values(*publication.RECORD_FIELDS)
     ]
-    python_docs = json.loads(json.dumps(python_docs, default=feed._json_default))
-    assert [d["id"] for d in python_docs] == [r.pk for r in records]
-    assert python_docs[0]["penalty_amount"] == "5000.00"
+    assert [d["id"] for d in expected] == [r.pk for r in records]
+    assert expected[0]["penalty_amount"] == "5000.00"
     _cursor, documents = feed.snapshot()
-    streamed = [json.loads(feed.to_json_line(doc)) for doc in documents]
-    assert streamed == python_docs
-    if connection.vendor == "postgresql":
-        _cursor, documents = feed.snapshot()
-        assert all(isinstance(doc, feed.RawDocument) for doc in documents)
+    assert list(documents) == expected
+    lines = b"".join(api("/api/v1/snapshot.ndjson").streaming_content).decode().splitlines()
+    assert [json.loads(line) for line in lines[1:]] == expected
+    rows = list(csv.DictReader(io.StringIO(b"".join(api("/api/v1/snapshot.csv").streaming_content).decode())))
+    assert [row["version"] for row in rows] == [d["version"] for d in expected]
+    assert rows[0]["outcome"] == "'=1+2"  # a formula, escaped
 
 
-def test_a_page_of_events_never_public_still_moves_the_cursor(api, frozen_today):
+def test_events_never_public_are_not_in_the_feed_at_all(api, frozen_today):
     shared = CatalogItemFactory(disclosure_attribute=DisclosureAttribute.SHARED)
     hidden = [CreditRecordFactory(catalog_item=shared, decision_date=D(2026, 6, 1)) for _ in range(3)]
     shown = CreditRecordFactory(decision_date=D(2026, 6, 1))
     body = api("/api/v1/changes/", after=0, limit=3).json()
-    assert (body["events"], body["has_more"]) == ([], True)
-    assert body["next"] == hidden[-1].events.get().pk
-    body = api("/api/v1/changes/", after=body["next"], limit=3).json()
     assert [(e["type"], e["record_id"]) for e in body["events"]] == [("disclosed", shown.pk)]
+    assert (body["next"], body["has_more"]) == (shown.events.get().pk, False)
+    assert [r.events.get().feed_type for r in hidden] == ["", "", ""]
 
 
 def test_the_ndjson_snapshot_lines_are_the_documents(api, frozen_today):
@@ -217,8 +226,8 @@ def test_the_ndjson_snapshot_lines_are_the_documents(api, frozen_today):
     lines = b"".join(api("/api/v1/snapshot.ndjson").streaming_content).decode().splitlines()
     documents = [json.loads(line) for line in lines[1:]]
     expected = [
-        json.loads(feed.to_json_line(feed.record_document(row)))
-        for row in CreditRecord.objects.order_by("id").values(*feed.RECORD_FIELDS)
+        json.loads(publication.document_of(row)[1])
+        for row in CreditRecord.objects.order_by("id").values(*publication.RECORD_FIELDS)
     ]
     assert documents == expected
     assert [d["id"] for d in documents] == [tricky.pk, plain.pk]
