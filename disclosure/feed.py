@@ -52,19 +52,15 @@ def ensure_expiries_recorded(today: dt.date | None = None) -> None:
         cache.set(checked_key, True, EXPIRIES_CHECK_SECONDS)
 
 
-def _feed_events():
-    return RecordEvent.objects.exclude(feed_type="")
-
-
 def latest_cursor() -> int:
     """The feed's head: the id of the latest event in it (0 for an empty feed)."""
-    return _feed_events().aggregate(latest=Max("id"))["latest"] or 0
+    return RecordEvent.objects.in_feed().aggregate(latest=Max("id"))["latest"] or 0
 
 
 def changes(*, after: int, limit: int) -> dict:
     """A page of the feed: the events after ``after``, as they were written."""
     events = list(
-        _feed_events()
+        RecordEvent.objects.in_feed()
         .filter(id__gt=after)
         .order_by("id")
         .values_list(
@@ -165,16 +161,11 @@ def snapshot_ndjson(*, today: dt.date | None = None) -> tuple[int, Iterator[byte
             f"COPY ({connection.ops.compose_sql(sql, params)}) TO STDOUT "
             "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
         )
-        try:
-            with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-                yield from in_blocks(copy)
-        except BaseException:
-            # The client left mid-download (or the database failed): COPY was not read to
-            # its end, so psycopg could not bring the connection back to a usable state, and
-            # Django, which did not see the error, would hand the broken connection to the
-            # worker's next requests. Throw it away; the next request opens a new one.
-            connection.close()
-            raise
+        # A client that leaves mid-download closes this generator in its request (see
+        # ``closing_body`` in the API): psycopg then cancels the COPY and the transaction
+        # rolls back, leaving the connection fit for the worker's next request.
+        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            yield from in_blocks(copy)
 
     return _consistent_read(today, copied)
 

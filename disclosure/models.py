@@ -524,6 +524,10 @@ TOMBSTONES = frozenset({FeedType.WITHDRAWN, FeedType.REVOKED, FeedType.EXPIRED, 
 
 
 class AppendOnlyQuerySet(models.QuerySet):
+    def in_feed(self):
+        """The events that changed what agencies' copies hold: the agency feed."""
+        return self.exclude(feed_type="")
+
     def update(self, **kwargs):
         raise TypeError("Record events are append-only.")
 

@@ -204,7 +204,7 @@ class AgencyLag:
 
 
 def agency_lag(agency: Agency) -> AgencyLag:
-    pending = RecordEvent.objects.filter(id__gt=agency.applied_cursor or 0)
+    pending = RecordEvent.objects.in_feed().filter(id__gt=agency.applied_cursor or 0)
     oldest = pending.order_by("id").values_list("occurred_at", flat=True).first()
     behind_since = max(oldest, agency.created_at) if oldest else None
     return AgencyLag(agency=agency, events_behind=pending.count() if oldest else 0, behind_since=behind_since)
