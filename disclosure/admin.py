@@ -36,6 +36,10 @@ class DepartmentAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "name_en"]
     filter_horizontal = ["scope", "staff"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The code is in every published document of the department's records.
+        return ["code"] if obj else []
+
 
 @admin.register(CatalogItem)
 class CatalogItemAdmin(admin.ModelAdmin):
@@ -51,6 +55,15 @@ class CatalogItemAdmin(admin.ModelAdmin):
     ]
     list_filter = ["category", "disclosure_attribute", "severity", "legal_basis_level"]
     search_fields = ["code", "name", "name_en", "legal_basis"]
+
+    def save_model(self, request, obj, form, change):
+        """Through the service: a change to what the item's records publish (its code, its
+        category, whether it is public) reaches agencies' copies in the same transaction."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        services.catalog_item_update(item=obj, actor=request.user, changes=changes)
 
 
 class DisclosureRuleInline(admin.TabularInline):
@@ -111,8 +124,18 @@ class EntityAdmin(admin.ModelAdmin):
         return form if obj else AddEntityForm
 
     def save_model(self, request, obj, form, change):
+        """A new name goes through the rename service: the former name is kept (and still
+        found by search) and every published document of the entity's records changes with
+        its event. Only staff whose role covers entity registration may change an entity
+        (the ``change_entity`` permission); other clerks see it read-only."""
         if change:
-            super().save_model(request, obj, form, change)
+            others = [name for name in form.changed_data if name != "name"]
+            if others:
+                obj.save(update_fields=[*others, "updated_at"])
+            if "name" in form.changed_data:
+                services.entity_rename(
+                    entity=obj, new_name=obj.name, changed_on=timezone.localdate(), actor=request.user
+                )
             return
         created = services.entity_create(**form.entity_fields())
         obj.pk = created.pk

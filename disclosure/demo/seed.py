@@ -23,16 +23,21 @@ from . import names
 from .catalog import CATALOG, DECISION_PREFIX, DEPARTMENTS, SHARED_ONLY, VALIDITY_PREFIX, WORDING
 
 STAFF_GROUP = "Department staff"
+# Changing an entity (its name above all) is registration work: the market regulator's.
+REGISTRATION_GROUP = "Entity registration"
+REGISTRATION_PERMISSIONS = [
+    ("disclosure", "change_entity"),
+    ("disclosure", "add_formername"),
+    ("disclosure", "change_formername"),
+]
+REGISTRATION_DEPARTMENTS = {"samr"}
 STAFF_PERMISSIONS = [
     ("disclosure", "view_creditrecord"),
     ("disclosure", "add_creditrecord"),
     ("disclosure", "change_creditrecord"),
     ("disclosure", "view_entity"),
     ("disclosure", "add_entity"),
-    ("disclosure", "change_entity"),
     ("disclosure", "view_formername"),
-    ("disclosure", "add_formername"),
-    ("disclosure", "change_formername"),
     ("disclosure", "view_catalogitem"),
     ("disclosure", "view_recordevent"),
     ("disclosure", "view_department"),
@@ -140,6 +145,11 @@ class DemoSeeder:
             Permission.objects.get(content_type__app_label=app, codename=codename)
             for app, codename in STAFF_PERMISSIONS
         )
+        registration, _created = Group.objects.get_or_create(name=REGISTRATION_GROUP)
+        registration.permissions.set(
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+            for app, codename in REGISTRATION_PERMISSIONS
+        )
         for code, department in departments.items():
             user, _created = User.objects.get_or_create(
                 username=code, defaults={"is_staff": True, "email": f"{code}@creditchina.example"}
@@ -147,6 +157,8 @@ class DemoSeeder:
             user.set_password(code)
             user.save()
             user.groups.add(group)
+            if code in REGISTRATION_DEPARTMENTS:
+                user.groups.add(registration)
             department.staff.add(user)
 
     # -- entities -------------------------------------------------------------------------

@@ -262,3 +262,72 @@ def test_staff_cannot_revoke_another_departments_record(clerk_client, own_and_fo
     assert clerk_client.post(url, {"reason": "越权"}).status_code == 404
     foreign.refresh_from_db()
     assert foreign.status == RecordStatus.DISCLOSED
+
+
+def entity_form(entity, **changes):
+    data = {
+        "name": entity.name,
+        "kind": entity.kind,
+        "legal_representative": entity.legal_representative,
+        "former_names-TOTAL_FORMS": "0",
+        "former_names-INITIAL_FORMS": "0",
+        "former_names-MIN_NUM_FORMS": "0",
+        "former_names-MAX_NUM_FORMS": "1000",
+    }
+    return {**data, **changes}
+
+
+def test_a_rename_in_the_admin_goes_through_the_rename_service(client, db, frozen_today):
+    from django.contrib.auth.models import Permission
+
+    registrar = UserFactory(username="registrar")
+    registrar.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="disclosure", codename__in=["view_entity", "change_entity", "view_formername"]
+        )
+    )
+    entity = EntityFactory(name="北京旧名称科技有限公司")
+    record = CreditRecordFactory(entity=entity, decision_date=D(2026, 6, 1))
+    client.force_login(registrar)
+    url = reverse("admin:disclosure_entity_change", args=[entity.pk])
+    response = client.post(url, entity_form(entity, name="北京新名称科技有限公司", legal_representative="王五"))
+    assert response.status_code == 302
+    entity.refresh_from_db()
+    assert (entity.name, entity.legal_representative) == ("北京新名称科技有限公司", "王五")
+    assert list(entity.former_names.values_list("name", "changed_on")) == [("北京旧名称科技有限公司", D(2026, 11, 28))]
+    assert list(record.events.order_by("id").values_list("kind", "feed_type", "actor_label")) == [
+        ("created", "disclosed", "system"),
+        ("entity_renamed", "updated", "registrar"),
+    ]
+    assert '"entity_name":"北京新名称科技有限公司"' in record.published.document
+
+
+def test_a_clerk_whose_role_is_not_registration_cannot_rename(clerk_client, frozen_today):
+    entity = EntityFactory(name="北京旧名称科技有限公司")
+    url = reverse("admin:disclosure_entity_change", args=[entity.pk])
+    assert clerk_client.get(url).status_code == 200  # read-only
+    response = clerk_client.post(url, entity_form(entity, name="冒名顶替有限公司"))
+    assert response.status_code == 403
+    entity.refresh_from_db()
+    assert (entity.name, entity.former_names.count()) == ("北京旧名称科技有限公司", 0)
+
+
+def test_a_catalog_item_made_shared_in_the_admin_tells_the_feed(client, superuser, frozen_today):
+    record = CreditRecordFactory(decision_date=D(2026, 6, 1))
+    item = record.catalog_item
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:disclosure_catalogitem_change", args=[item.pk]),
+        {
+            "name": item.name, "name_en": item.name_en, "code": item.code, "category": item.category,
+            "legal_basis": item.legal_basis, "legal_basis_level": item.legal_basis_level,
+            "provider": item.provider_id, "disclosure_attribute": "shared", "severity": item.severity,
+            "repairable": "on",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert list(record.events.order_by("id").values_list("kind", "feed_type", "actor_label")) == [
+        ("created", "disclosed", "system"),
+        ("catalog_changed", "removed", "root"),
+    ]
+    assert not CreditRecord.objects.disclosed().exists()
