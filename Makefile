@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo messages screenshots bench clean
+.PHONY: install run test test-pg lint migrate demo messages screenshots bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ run: demo
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The suite on PostgreSQL, where the concurrency, lock-order and trigger tests run: a throwaway
+# database on the server of DATABASE_URL (default: the local server), dropped afterwards.
+PG_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
+test-pg: install
+	@db=creditchina_test_$$$$; base=$$(echo "$(PG_URL)" | sed -E 's#/[^/]*$$##'); \
+	$(BIN)/python -c "import psycopg,sys; c=psycopg.connect(sys.argv[1]+'/postgres', autocommit=True); c.execute('CREATE DATABASE '+sys.argv[2])" "$$base" "$$db" && \
+	DATABASE_URL="$$base/$$db" $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	$(BIN)/python -c "import psycopg,sys; c=psycopg.connect(sys.argv[1]+'/postgres', autocommit=True); c.execute('DROP DATABASE IF EXISTS '+sys.argv[2]+' WITH (FORCE)'); c.execute('DROP DATABASE IF EXISTS test_'+sys.argv[2]+' WITH (FORCE)')" "$$base" "$$db"; \
+	exit $$status
 
 lint: install
 	$(BIN)/ruff check .
