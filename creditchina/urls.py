@@ -18,6 +18,19 @@ urlpatterns += i18n_patterns(
 )
 
 
+def handler400(request, exception):
+    """A request the site cannot read (a NUL character, a bad host, a broken upload): JSON on
+    API addresses, the site's page elsewhere; the message only when it is one of ours."""
+    from django.shortcuts import render
+
+    from ops.middleware import NulCharacterInRequest
+
+    message = NulCharacterInRequest.message if isinstance(exception, NulCharacterInRequest) else None
+    if request.path.startswith("/api/"):
+        return api_errors.json_bad_request(request, message)
+    return render(request, "400.html", {"message": message}, status=400)
+
+
 def handler404(request, exception):
     if request.path.startswith("/api/"):
         return api_errors.json_not_found(request, exception)
