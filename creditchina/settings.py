@@ -202,7 +202,12 @@ LOGIN_URL = "admin:login"
 # scraping. Counted in the cache: set REDIS_URL so gunicorn workers share the counts.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_VIEW = "disclosure.views.rate_limited"
-RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+# How many reverse proxies of ours stand in front of the site: the client address is read
+# from X-Forwarded-For only past that many (ops/clientip.py). 0 trusts no header.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} cannot be negative.")
+RATELIMIT_IP_META_KEY = "ops.clientip.client_ip"
 SEARCH_RATE_LIMIT = env_str("SEARCH_RATE_LIMIT", "60/m")
 PAGE_RATE_LIMIT = env_str("PAGE_RATE_LIMIT", "300/m")
 # Guessing application numbers and query codes: a person mistypes a few times, no more.
