@@ -5,6 +5,7 @@ cannot be understood is an error at start-up, never a silent default. With ``DEB
 site refuses to start without a ``SECRET_KEY``.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
     "disclosure",
     "repair",
     "ops",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "creditchina.urls"
@@ -197,6 +201,23 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOGIN_URL = "admin:login"
+
+# Staff sign in at one place (the admin's login, which the reviewer pages send them to).
+# django-axes counts failures per account and per address (either one locks) and refuses a
+# locked-out sign-in before the password hasher runs, so guessing can neither find a password
+# nor burn the CPU the public pages need. The attempts and the lockouts are listed in the
+# admin (Axes); deleting an attempt there, or `manage.py axes_reset_username <name>`, unlocks.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "ops.clientip.client_ip"
+AXES_LOCKOUT_TEMPLATE = "locked_out.html"
+AXES_VERBOSE = False
 
 # Per-client limits: far above what a person browsing reaches, low enough to stop bulk
 # scraping. Counted in the cache: set REDIS_URL so gunicorn workers share the counts.
