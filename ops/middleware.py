@@ -2,6 +2,7 @@
 
 import json
 
+from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -63,3 +64,15 @@ class RejectNulMiddleware:
         if content_type == "application/json":
             return _json_has_nul(request.body)
         return False
+
+
+class PermissionsPolicyMiddleware:
+    """Django sends the other security headers itself; it has no setting for this one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
