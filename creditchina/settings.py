@@ -188,13 +188,30 @@ CACHES = {
     # round trip to a shared cache.
     "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
 }
-if env_str("REDIS_URL"):
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env_str("REDIS_URL"),
-    }
+# The rate limits and the guard on query-code guesses count in the default cache. In memory,
+# each gunicorn worker would keep counts of its own and a client would get (workers × limit):
+# with DEBUG off the site needs a cache its processes share, unless the deployment says it is
+# one process (SINGLE_PROCESS=1: the test suite, a single-worker trial).
+REDIS_URL = env_str("REDIS_URL")
+SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
+if REDIS_URL:
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+elif not DEBUG and not SINGLE_PROCESS:
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set when DEBUG is off: the rate limits count in the cache, and without a "
+        "shared one each gunicorn worker counts on its own (SINGLE_PROCESS=1 if the site runs as one process)."
+    )
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The console backend writes every mail, with the applicant's query code, into the server's
+# log: for development only.
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", CONSOLE_EMAIL_BACKEND if DEBUG else "django.core.mail.backends.smtp.EmailBackend"
+)
+if not DEBUG and EMAIL_BACKEND == CONSOLE_EMAIL_BACKEND:
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND cannot be the console backend when DEBUG is off: it would print query codes into the log."
+    )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@creditchina.example")
@@ -227,6 +244,8 @@ if not DEBUG:
     # The site is served over HTTPS only: plain HTTP is redirected, and browsers are told to
     # use nothing else for a year.
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Health probes come from the proxy or the supervisor over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)

@@ -4,10 +4,13 @@ from django.urls import include, path
 
 from disclosure.api import errors as api_errors
 from disclosure.views import robots_txt
+from ops.views import healthz, readyz
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("robots.txt", robots_txt),
+    path("healthz", healthz),
+    path("readyz", readyz),
     path("api/v1/", include("disclosure.api.urls")),
 ]
 urlpatterns += i18n_patterns(
