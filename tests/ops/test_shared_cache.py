@@ -107,6 +107,7 @@ DOCUMENTED = {
     "DEFAULT_FROM_EMAIL": "noreply@credit.example.gov.cn",
     "TIME_ZONE": "Asia/Shanghai",
     "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "json",
     "WEB_CONCURRENCY": "2",
 }
 
