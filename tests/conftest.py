@@ -43,8 +43,12 @@ def frozen_today(settings):
             **settings.CACHES,
             "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "frozen"},
         }
+    from django.core.cache import caches
+
+    caches["default"].clear()
     with time_machine.travel(dt.datetime(2026, 11, 28, 12, tzinfo=SHANGHAI), tick=False) as traveller:
         yield traveller
+    caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)
