@@ -5,10 +5,12 @@ cannot be understood is an error at start-up, never a silent default. With ``DEB
 site refuses to start without a ``SECRET_KEY``.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -81,20 +83,30 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "disclosure",
     "repair",
+    "ops",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
+    "ops.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "disclosure.middleware.ApiLanguageMiddleware",
+    "ops.middleware.RejectNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ops.logs.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "ops.middleware.PermissionsPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "creditchina.urls"
@@ -178,29 +190,103 @@ CACHES = {
     # round trip to a shared cache.
     "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
 }
-if env_str("REDIS_URL"):
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env_str("REDIS_URL"),
-    }
+# The rate limits and the guard on query-code guesses count in the default cache. In memory,
+# each gunicorn worker would keep counts of its own and a client would get (workers × limit):
+# with DEBUG off the site needs a cache its processes share, unless the deployment says it is
+# one process (SINGLE_PROCESS=1: the test suite, a single-worker trial).
+REDIS_URL = env_str("REDIS_URL")
+SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
+if REDIS_URL:
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+elif not DEBUG and not SINGLE_PROCESS:
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set when DEBUG is off: the rate limits count in the cache, and without a "
+        "shared one each gunicorn worker counts on its own (SINGLE_PROCESS=1 if the site runs as one process)."
+    )
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The console backend writes every mail, with the applicant's query code, into the server's
+# log: for development only.
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", CONSOLE_EMAIL_BACKEND if DEBUG else "django.core.mail.backends.smtp.EmailBackend"
+)
+if not DEBUG and EMAIL_BACKEND == CONSOLE_EMAIL_BACKEND:
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND cannot be the console backend when DEBUG is off: it would print query codes into the log."
+    )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@creditchina.example")
+
+# Every page, the API docs included, loads only from this site, and runs no inline script
+# (the pages have none; the docs are served by views that load theirs from files). Only the
+# docs pages allow inline styles, which Swagger UI and ReDoc write as they render
+# (disclosure/api/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF],
+        "style-src": [csp_constants.SELF],
+        "img-src": [csp_constants.SELF, "data:"],
+        "font-src": [csp_constants.SELF],
+        "connect-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.NONE],
+        "form-action": [csp_constants.SELF],
+        "frame-ancestors": [csp_constants.NONE],
+    }
+}
+# Features no page of this site uses, refused to the page and anything it might embed.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()"
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # The site is served over HTTPS only: plain HTTP is redirected, and browsers are told to
+    # use nothing else for a year.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Health probes come from the proxy or the supervisor over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a proxy that ends TLS, every request reaches Django as plain HTTP: only when the
+# deployment says such a proxy is there (and it sets X-Forwarded-Proto itself, overwriting
+# the client's) may Django believe the header. Believed without one, any client could claim
+# HTTPS.
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGIN_URL = "admin:login"
+
+# Staff sign in at one place (the admin's login, which the reviewer pages send them to).
+# django-axes counts failures per account and per address (either one locks) and refuses a
+# locked-out sign-in before the password hasher runs, so guessing can neither find a password
+# nor burn the CPU the public pages need. The attempts and the lockouts are listed in the
+# admin (Axes); deleting an attempt there, or `manage.py axes_reset_username <name>`, unlocks.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "ops.clientip.client_ip"
+AXES_LOCKOUT_TEMPLATE = "locked_out.html"
+AXES_VERBOSE = False
 
 # Per-client limits: far above what a person browsing reaches, low enough to stop bulk
 # scraping. Counted in the cache: set REDIS_URL so gunicorn workers share the counts.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_VIEW = "disclosure.views.rate_limited"
-RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+# How many reverse proxies of ours stand in front of the site: the client address is read
+# from X-Forwarded-For only past that many (ops/clientip.py). 0 trusts no header.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} cannot be negative.")
+RATELIMIT_IP_META_KEY = "ops.clientip.client_ip"
 SEARCH_RATE_LIMIT = env_str("SEARCH_RATE_LIMIT", "60/m")
 PAGE_RATE_LIMIT = env_str("PAGE_RATE_LIMIT", "300/m")
 # Guessing application numbers and query codes: a person mistypes a few times, no more.
@@ -221,11 +307,29 @@ REPAIR_MAX_FILES = env_int("REPAIR_MAX_FILES", 10)
 # public page of late agencies.
 AGENCY_LATE_DAYS = env_int("AGENCY_LATE_DAYS", 7)
 
+# One JSON object a line on standard error (the supervisor's journal collects it), each with
+# the request's id; plain text for a person at a terminal. Access to non-public data is
+# logged at INFO whatever LOG_LEVEL says.
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not understood; use json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "loggers": {"ops.access": {"level": "INFO"}},
 }
 
 REST_FRAMEWORK = {
@@ -248,6 +352,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No validator badge: Swagger UI would fetch it from swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SERVE_INCLUDE_SCHEMA": False,
 }
 

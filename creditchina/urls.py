@@ -4,10 +4,13 @@ from django.urls import include, path
 
 from disclosure.api import errors as api_errors
 from disclosure.views import robots_txt
+from ops.views import healthz, readyz
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("robots.txt", robots_txt),
+    path("healthz", healthz),
+    path("readyz", readyz),
     path("api/v1/", include("disclosure.api.urls")),
 ]
 urlpatterns += i18n_patterns(
@@ -16,6 +19,19 @@ urlpatterns += i18n_patterns(
     path("", include("disclosure.urls")),
     prefix_default_language=False,
 )
+
+
+def handler400(request, exception):
+    """A request the site cannot read (a NUL character, a bad host, a broken upload): JSON on
+    API addresses, the site's page elsewhere; the message only when it is one of ours."""
+    from django.shortcuts import render
+
+    from ops.middleware import NulCharacterInRequest
+
+    message = NulCharacterInRequest.message if isinstance(exception, NulCharacterInRequest) else None
+    if request.path.startswith("/api/"):
+        return api_errors.json_bad_request(request, message)
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 def handler404(request, exception):

@@ -14,6 +14,9 @@ def in_language(path: str, code: str) -> str:
         if path.startswith(prefix):
             path = path[len(prefix) - 1 :]
             break
+    # "/en//evil.com/" loses its prefix as "//evil.com/", which a browser reads as another
+    # host: a link to this site starts with exactly one slash.
+    path = "/" + path.lstrip("/\\")
     return path if code == settings.LANGUAGE_CODE else f"/{code}{path}"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -23,6 +25,7 @@ from .models import CreditRecord, Entity, EntityKind
 from .rules import Category
 
 SEARCH_RATE = settings.SEARCH_RATE_LIMIT
+CODE_CHARACTERS = re.compile(r"[0-9A-Z]+")
 PAGE_RATE = settings.PAGE_RATE_LIMIT
 
 
@@ -132,6 +135,11 @@ def _profile_response(request, entity: Entity):
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def entity_detail(request, code):
     canonical = uscc.normalize(code)
+    if not CODE_CHARACTERS.fullmatch(canonical):
+        # Folded to nothing ("-", an ideographic space) or to something no code holds (a
+        # full-width slash becomes "/"): no entity has it, and there is no address to send
+        # the visitor to.
+        raise Http404
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
     entity = selectors.entity_by_code(code)

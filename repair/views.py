@@ -13,6 +13,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
@@ -97,6 +98,7 @@ def apply(request, record_id):
 
 
 @never_cache
+@sensitive_variables("receipt")
 @require_safe
 def submitted(request):
     """Shows the number and query code once: they leave the session as the page renders."""
@@ -108,6 +110,7 @@ def submitted(request):
 
 
 @never_cache
+@sensitive_post_parameters("query_code")
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=settings.REPAIR_STATUS_RATE_LIMIT, method="POST", block=True)
 def status(request):

@@ -34,10 +34,21 @@ SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
 @pytest.fixture
-def frozen_today():
-    """The clock stopped at noon on 2026-11-28 in the site's time zone."""
+def frozen_today(settings):
+    """The clock stopped at noon on 2026-11-28 in the site's time zone. Redis expires keys by
+    its own clock, which a stopped (or shifted) clock here cannot move: with the clock
+    stopped the cache is the in-process one, whose expiry reads the test's clock."""
+    if settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache":
+        settings.CACHES = {
+            **settings.CACHES,
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "frozen"},
+        }
+    from django.core.cache import caches
+
+    caches["default"].clear()
     with time_machine.travel(dt.datetime(2026, 11, 28, 12, tzinfo=SHANGHAI), tick=False) as traveller:
         yield traveller
+    caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)

@@ -104,6 +104,13 @@ def gone(message: str | None = None) -> Response:
     )
 
 
+def json_bad_request(request, message=None):
+    return JsonResponse(
+        error_body(400, message or _("The request could not be understood. Check it and try again.")),
+        status=400,
+    )
+
+
 def json_not_found(request, exception=None):
     return JsonResponse(error_body(404, _("There is nothing at this address.")), status=404)
 

@@ -14,6 +14,7 @@ from rest_framework.throttling import AnonRateThrottle
 from disclosure import divisions, search, selectors, uscc
 from disclosure.models import CreditRecord, Entity, EntityKind
 from disclosure.rules import Category
+from ops.clientip import client_ip
 
 from .errors import GONE_RESPONSE, PUBLIC_ERROR_RESPONSES, gone
 from .serializers import EntitySerializer, RecordSerializer, SearchHitSerializer
@@ -23,6 +24,11 @@ class PublicThrottle(AnonRateThrottle):
     """Per-client limit, like the pages'; off where the pages' limits are off."""
 
     scope = "public"
+
+    def get_ident(self, request):
+        # The same address as the pages' limits, by the same rule (never DRF's own reading of
+        # X-Forwarded-For, which any client can rotate).
+        return client_ip(request)
 
     def allow_request(self, request, view):
         if not settings.RATELIMIT_ENABLE:

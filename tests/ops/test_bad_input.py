@@ -1,0 +1,98 @@
+"""Odd input answers 400 or 404, never 500 (issue #10). NUL only breaks PostgreSQL, so run
+these on both databases."""
+
+import pytest
+
+from disclosure import agencies
+from disclosure.models import Agency
+
+NUL_MESSAGE = {
+    "en": "The request holds a NUL character, which no address or field may contain.",
+    "zh-hans": "请求中含有空字符（NUL），网址和表单字段都不能包含该字符。",
+}
+
+
+@pytest.mark.parametrize("code", ["-", "／", "－", "\u3000", "—", "%E3%80%80", "-%2F"])
+def test_entity_codes_that_fold_to_nothing_or_a_slash_are_not_found(client, db, english, code):
+    response = client.get(f"/en/entities/{code}/")
+    assert response.status_code == 404
+    assert response.templates[0].name == "404.html"
+
+
+def test_a_typed_code_still_redirects_to_its_canonical_form(client, db):
+    response = client.get("/entities/９１１１００００６０００３７３４１ｌ/")
+    assert (response.status_code, response["Location"]) == (301, "/entities/91110000600037341L/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/entities/%00/",
+        "/en/entities/9111%0000006000373/",
+        "/search/?q=%00",
+        "/search/?q=a%00b",
+        "/search/?q%00=a",
+        "/lists/red/?province=%00",
+        "/repair/review/%00/",
+        "/repair/review/R%00/accept/",
+        "/repair/status/%00/",
+    ],
+)
+def test_nul_in_a_page_address_is_a_bad_request(client, db, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.templates[0].name == "400.html"
+    language = "en" if url.startswith("/en/") else "zh-hans"
+    assert str(response.context["message"]) == NUL_MESSAGE[language]
+    assert NUL_MESSAGE[language] in response.content.decode()
+
+
+def test_nul_in_a_posted_form_is_a_bad_request(client, db):
+    response = client.post("/repair/status/", {"number": "R\x00", "query_code": "x"})
+    assert response.status_code == 400
+    response = client.post("/repair/status/", {"num\x00ber": "R"})
+    assert response.status_code == 400
+
+
+def test_nul_for_a_reviewer_is_a_bad_request(client, staff_user):
+    client.force_login(staff_user)
+    assert client.get("/repair/review/R%00/").status_code == 400
+    assert client.post("/repair/review/R%00/accept/").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/entities/%00/",
+        "/api/v1/entities/?q=%00",
+        "/api/v1/entities/%00/records/",
+        "/api/v1/records/1/?x=%00",
+    ],
+)
+def test_nul_on_the_api_is_a_json_bad_request(client, db, url):
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": {
+                "type": "invalid",
+                "message": "The request holds a NUL character, which no address or field may contain.",
+                "field": None,
+            }
+        },
+    )
+
+
+def test_nul_in_the_agency_digest_entity_is_a_json_bad_request(client, db):
+    agency = Agency.objects.create(code="acme-credit", name="Acme")
+    _key, raw = agencies.agency_key_issue(agency=agency, actor=None, label="x")
+    response = client.get("/api/v1/digest/?entity=%00", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid"
+
+
+@pytest.mark.parametrize("code", ["-", "／", "\u3000"])
+def test_api_entity_codes_that_fold_to_nothing_are_invalid(client, db, code):
+    response = client.get(f"/api/v1/entities/{code}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "code"
