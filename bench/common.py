@@ -27,7 +27,11 @@ def site_env(database_url: str) -> dict:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         RATELIMIT_ENABLE="0",  # one client hammering on purpose
         SECURE_COOKIES="0",
+        SECURE_SSL_REDIRECT="0",  # plain HTTP on the loopback, as behind the TLS proxy
+        LOG_LEVEL="WARNING",
     )
+    # Production's shared cache (the site refuses to start without one when DEBUG is off).
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     return env
 
 

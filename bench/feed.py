@@ -120,7 +120,7 @@ def main() -> None:
         f"COPY      {copy_result['rows']:>9,} rows in {copy_result['seconds']:6.2f} s  {copy_result['rows_per_s']:>9,}/s"
     )
     with psycopg.connect(args.database_url) as conn:
-        latest = conn.execute("SELECT max(id) FROM disclosure_recordevent").fetchone()[0]
+        latest = conn.execute("SELECT max(id) FROM disclosure_recordevent WHERE feed_type <> ''").fetchone()[0]
     with Gunicorn(args.database_url, workers=2, port=8081) as server:
         workers = [int(pid) for pid in os.popen(f"pgrep -P {server.process.pid}").read().split()]
         snapshot = time_snapshot(server.port, key, workers)
