@@ -130,7 +130,7 @@ def test_a_rename_updates_every_document_and_changes_the_digests(api, frozen_tod
     assert list(withdrawn.events.values_list("kind", flat=True)) == ["created", "withdrawn"]
     assert list(records[0].events.values_list("kind", "actor_label", "reason")) == [
         ("created", "system", ""),
-        ("entity_renamed", "clerk", "Renamed from “北京旧名称科技有限公司”."),
+        ("entity_renamed", "clerk", "由“北京旧名称科技有限公司”更名。"),
     ]
     assert list(entity.former_names.values_list("name", flat=True)) == ["北京旧名称科技有限公司"]
 
@@ -158,7 +158,7 @@ def test_a_cursor_beyond_the_head_is_refused_with_the_head(api, frozen_today):
     assert response.json() == {
         "error": {
             "type": "invalid",
-            "message": f"The cursor {head + 1} is beyond the feed's head, {head}: no such event was ever served.",
+            "message": f"游标 {head + 1} 超出了变更流的最新位置 {head}：从未有过这样的事件。",
             "field": "after",
             "head": head,
         }
