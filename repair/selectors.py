@@ -54,10 +54,10 @@ def eligibility_refusals(*, record: CreditRecord, on: dt.date | None = None) -> 
     if bar:
         refusals.append(
             _(
-                "This entity may not apply for credit repair until %(date)s: an earlier approval "
+                "This entity may not apply for credit repair before %(date)s: an earlier approval "
                 "was revoked because the material proved false."
             )
-            % {"date": bar.barred_until.isoformat()}
+            % {"date": (bar.barred_until + dt.timedelta(days=1)).isoformat()}
         )
     return refusals
 

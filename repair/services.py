@@ -10,7 +10,6 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
@@ -22,7 +21,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from disclosure import services as disclosure_services
-from disclosure import uscc
+from disclosure import rules, uscc
 from disclosure.fold import fold
 from disclosure.models import CreditRecord
 
@@ -383,7 +382,9 @@ def _apply(action: str, application: Application, *, actor, reason: str, today: 
             entity=application.entity,
             application=application,
             barred_from=today,
-            barred_until=today + relativedelta(years=settings.REPAIR_BAR_YEARS) - dt.timedelta(days=1),
+            # Counted like every other period (Civil Code Arts. 201-202): the day of revocation
+            # is not counted, and the bar runs through the corresponding day.
+            barred_until=rules.add_months(today, settings.REPAIR_BAR_YEARS * 12),
         )
 
 

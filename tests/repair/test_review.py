@@ -258,8 +258,26 @@ def test_revoking_an_approval_discloses_the_record_again_and_bars_the_entity(app
     assert (bar.entity, bar.barred_from, bar.barred_until) == (
         record.entity,
         D(2026, 11, 28),
-        D(2029, 11, 27),
+        D(2029, 11, 28),
     )
+
+
+@pytest.mark.parametrize(
+    ("revoked_on", "barred_through"),
+    [
+        (D(2026, 11, 30), D(2029, 11, 30)),
+        # A leap day has no corresponding day three years on: the month's last day.
+        (D(2028, 2, 29), D(2031, 2, 28)),
+        (D(2027, 12, 31), D(2030, 12, 31)),
+    ],
+)
+def test_the_bar_is_counted_like_every_other_period(application, reviewer, submit, revoked_on, barred_through):
+    services.repair_accept(application=application, reviewer=reviewer)
+    services.repair_approve(application=application, reviewer=reviewer)
+    with at(revoked_on):
+        services.repair_revoke_approval(application=application, reviewer=reviewer, reason="材料虚假。")
+    bar = RepairBar.objects.get()
+    assert (bar.barred_from, bar.barred_until) == (revoked_on, barred_through)
 
 
 # --- one transaction: failure injected mid-way ----------------------------------------------

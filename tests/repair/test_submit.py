@@ -210,15 +210,16 @@ def test_refused_while_the_entity_is_barred(record, submit, reviewer, english, f
     services.repair_accept(application=application, reviewer=reviewer)
     services.repair_approve(application=application, reviewer=reviewer)
     services.repair_revoke_approval(application=application, reviewer=reviewer, reason="缴款凭证系伪造")
-    assert RepairBar.objects.get().barred_until == D(2029, 11, 27)
+    # Revoked on 2026-11-28: barred through 2029-11-28, free to apply from the 29th.
+    assert RepairBar.objects.get().barred_until == D(2029, 11, 28)
     assert refusals(other) == [
-        "This entity may not apply for credit repair until 2029-11-27: an earlier approval was revoked because the material proved false."
+        "This entity may not apply for credit repair before 2029-11-29: an earlier approval was revoked because the material proved false."
     ]
     # The bar's last day, and the day after.
     from repair.selectors import active_bar
 
-    assert active_bar(record.entity, on=D(2029, 11, 27)) == RepairBar.objects.get()
-    assert active_bar(record.entity, on=D(2029, 11, 28)) is None
+    assert active_bar(record.entity, on=D(2029, 11, 28)) == RepairBar.objects.get()
+    assert active_bar(record.entity, on=D(2029, 11, 29)) is None
 
 
 def test_natural_persons_are_sent_to_the_department(english, frozen_today):
