@@ -458,3 +458,34 @@ def test_an_extension_and_the_material_time_come_on_top_of_the_overall_limit(sub
     application.refresh_from_db()
     # The two days spent supplying material are added: 30 December.
     assert application.due_on == D(2026, 12, 30)
+
+
+# --- deadlines at their last day ------------------------------------------------------------------
+
+
+def test_material_may_be_supplied_on_the_last_day(application, reviewer, english):
+    with at(D(2026, 11, 30)):
+        services.repair_accept(application=application, reviewer=reviewer)
+        services.repair_request_material(application=application, reviewer=reviewer, reason="补充材料")
+    assert Application.objects.get().due_on == D(2026, 12, 14)
+    with at(D(2026, 12, 14)):
+        services.repair_supply_material(application=application, files=[pdf("in-time.pdf")])
+    assert Application.objects.get().status == S.UNDER_REVIEW
+
+
+def test_the_review_may_be_extended_on_its_last_day(application, reviewer, english):
+    with at(D(2026, 11, 30)):
+        services.repair_accept(application=application, reviewer=reviewer)  # due 9 December
+    with at(D(2026, 12, 9)):
+        services.repair_extend(application=application, reviewer=reviewer, reason="需核实。")
+    application.refresh_from_db()
+    assert (application.extended, application.due_on) == (True, D(2026, 12, 23))
+
+
+def test_extension_is_no_longer_offered_once_used(application, reviewer):
+    services.repair_accept(application=application, reviewer=reviewer)
+    application.refresh_from_db()
+    assert services.actions_for(application) == ["request_material", "extend", "approve", "reject"]
+    services.repair_extend(application=application, reviewer=reviewer, reason="需核实。")
+    application.refresh_from_db()
+    assert services.actions_for(application) == ["request_material", "approve", "reject"]
