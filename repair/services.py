@@ -20,8 +20,8 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from disclosure import services as disclosure_services
 from disclosure import rules, uscc
+from disclosure import services as disclosure_services
 from disclosure.fold import fold
 from disclosure.models import CreditRecord
 
