@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-pg lint migrate demo messages screenshots bench clean
+.PHONY: install run test test-pg lint migrate demo messages screenshots mutants bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ messages: install
 screenshots: install
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/browser
 
+# Mutation testing (mutmut; configured in pyproject.toml): long, so not part of `make test` or CI.
+mutants: install
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
 # Benchmarks: see bench/README.md. DATABASE_URL must point at PostgreSQL.
 bench: install
 	$(BIN)/python manage.py generate_dataset --entities 1000000 --records 3000000
@@ -59,4 +65,4 @@ bench: install
 	$(BIN)/python bench/feed.py
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache
+	rm -rf $(VENV) var staticfiles .pytest_cache mutants

@@ -297,6 +297,9 @@ REPAIR_APPLY_RATE_LIMIT = env_str("REPAIR_APPLY_RATE_LIMIT", "20/h")
 # that a change in the rules is a deployment change, not a code change.
 REPAIR_ACCEPT_DAYS = env_int("REPAIR_ACCEPT_DAYS", 3)
 REPAIR_DECIDE_DAYS = env_int("REPAIR_DECIDE_DAYS", 7)
+# The applicant hears back within this many working days of submitting, whatever the
+# acceptance took (plus an extension and the time spent supplying material).
+REPAIR_OVERALL_DAYS = env_int("REPAIR_OVERALL_DAYS", 10)
 REPAIR_EXTENSION_DAYS = env_int("REPAIR_EXTENSION_DAYS", 10)
 REPAIR_MATERIAL_DAYS = env_int("REPAIR_MATERIAL_DAYS", 10)
 REPAIR_BAR_YEARS = env_int("REPAIR_BAR_YEARS", 3)

@@ -25,6 +25,7 @@ from .models import (
     FormerName,
     RecordEvent,
 )
+from .rules import Severity
 
 admin.site.site_header = _("Credit Disclosure administration")
 admin.site.site_title = _("Credit Disclosure administration")
@@ -52,8 +53,15 @@ class CatalogItemAdmin(admin.ModelAdmin):
         "disclosure_attribute",
         "severity",
         "repairable",
+        "minor_disclosure_necessary",
     ]
-    list_filter = ["category", "disclosure_attribute", "severity", "legal_basis_level"]
+    list_filter = [
+        "category",
+        "disclosure_attribute",
+        "severity",
+        "minor_disclosure_necessary",
+        "legal_basis_level",
+    ]
     search_fields = ["code", "name", "name_en", "legal_basis"]
 
     def save_model(self, request, obj, form, change):
@@ -66,15 +74,103 @@ class CatalogItemAdmin(admin.ModelAdmin):
         services.catalog_item_update(item=obj, actor=request.user, changes=changes)
 
 
+class DisclosureRuleFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        """A set judges every severity: one missing would make publishing such a record fail."""
+        super().clean()
+        if any(self.errors):
+            return
+        present = {
+            form.cleaned_data.get("severity")
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        }
+        missing = [str(severity.label) for severity in Severity if severity not in present]
+        if missing:
+            raise ValidationError(
+                _("A rule set needs a rule for every severity; missing: %(missing)s.")
+                % {"missing": ", ".join(missing)}
+            )
+
+
 class DisclosureRuleInline(admin.TabularInline):
     model = DisclosureRule
+    formset = DisclosureRuleFormSet
+    fields = ["severity", "disclosure", "repair_after_months", "disclosure_months", "provision"]
     extra = 0
+
+
+class RecomputeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        required=False,  # the service says what is missing
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why the periods change, e.g. the document and the figure corrected; kept in each record’s history."),
+    )
 
 
 @admin.register(DisclosureRuleSet)
 class DisclosureRuleSetAdmin(admin.ModelAdmin):
-    list_display = ["name", "effective_from"]
+    list_display = ["name", "document_number", "effective_from", "in_force_until"]
+    readonly_fields = ["in_force_until"]
+    fieldsets = [
+        (_("Document"), {"fields": ["document_title", "document_number", "issuing_authority", "published_on"]}),
+        (None, {"fields": ["name", "effective_from", "in_force_until", "source"]}),
+    ]
     inlines = [DisclosureRuleInline]
+
+    @admin.display(description=_("in force until"))
+    def in_force_until(self, rule_set):
+        until = rule_set.in_force_until() if rule_set.pk else None
+        return until.isoformat() if until else _("still in force")
+
+    def get_urls(self):
+        recompute = path(
+            "<path:object_id>/recompute/",
+            self.admin_site.admin_view(self.recompute_view),
+            name="disclosure_disclosureruleset_recompute",
+        )
+        return [recompute, *super().get_urls()]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            self.message_user(
+                request,
+                _("Existing records keep their dates until you recompute them from this page."),
+                messages.WARNING,
+            )
+
+    def recompute_view(self, request, object_id):
+        """Recompute the periods of the records a rule set judges (``records_recompute_periods``),
+        with a reason kept in each changed record's history."""
+        rule_set = self.get_object(request, object_id)
+        if rule_set is None or not self.has_change_permission(request, rule_set):
+            raise Http404
+        form = RecomputeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            try:
+                changed = services.records_recompute_periods(rule_set=rule_set, actor=request.user, reason=reason)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.log_change(request, rule_set, f"Recomputed the periods of {changed} record(s): {reason}")
+                self.message_user(
+                    request,
+                    _("%(count)d record(s) got new dates; each change is in the record’s history.")
+                    % {"count": changed},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:disclosure_disclosureruleset_change", rule_set.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Recompute the records’ periods"),
+            "opts": self.model._meta,
+            "original": rule_set,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/disclosure/disclosureruleset/recompute.html", context)
 
 
 class FormerNameInline(admin.TabularInline):

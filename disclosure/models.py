@@ -209,6 +209,16 @@ class CatalogItem(BilingualName):
         help_text=_("For dishonesty information: the severity a record takes unless it states one."),
     )
     repairable = models.BooleanField(_("repairable"), default=True)
+    minor_disclosure_necessary = models.BooleanField(
+        _("minor information: disclosure truly necessary"),
+        default=False,
+        help_text=_(
+            "Minor dishonesty information is in principle not disclosed (《信用修复管理办法》, 2026). "
+            "Tick only where the providing department has found its disclosure truly necessary: it "
+            "is then shown for at most the rule set's period (3 months). Records already published "
+            "change only when their rule set's periods are recomputed."
+        ),
+    )
 
     class Meta:
         verbose_name = _("catalog item")
@@ -226,12 +236,25 @@ class DisclosureRuleSetQuerySet(models.QuerySet):
 
 
 class DisclosureRuleSet(models.Model):
-    """The disclosure periods, versioned by the date they took effect. A record is judged by
-    the set in force on its decision date."""
+    """The disclosure periods of one national document, versioned by the date it took effect.
+    A record is judged by the set in force on its decision date; a set stops applying the day
+    before the next one takes effect (derived, so adding a set is one row)."""
 
     name = models.CharField(_("name"), max_length=200)
-    effective_from = models.DateField(_("in force from"), unique=True)
-    source = models.TextField(_("source"), blank=True)
+    document_title = models.CharField(
+        _("document"), max_length=300, help_text=_("The title as published, e.g. 《信用修复管理办法》.")
+    )
+    document_number = models.CharField(
+        _("document number"), max_length=100, help_text=_("e.g. 国家发展改革委令2025年第36号.")
+    )
+    issuing_authority = models.CharField(_("issued by"), max_length=200)
+    published_on = models.DateField(_("published on"), null=True)
+    effective_from = models.DateField(
+        _("in force from"),
+        unique=True,
+        help_text=_("Records decided on or after this day are judged by this set, until the next set."),
+    )
+    source = models.TextField(_("notes on the source"), blank=True)
 
     objects = DisclosureRuleSetQuerySet.as_manager()
 
@@ -243,20 +266,44 @@ class DisclosureRuleSet(models.Model):
     def __str__(self):
         return f"{self.name} ({self.effective_from})"
 
-    def rule_for(self, severity: str) -> rules.SeverityRule:
-        row = self.rules.get(severity=severity)
-        return row.as_rule()
+    @property
+    def citation(self) -> str:
+        return f"{self.document_title}（{self.document_number}）"
+
+    def in_force_until(self) -> dt.date | None:
+        """The last day the set applied: the day before the next set took effect, or None
+        while it is the newest."""
+        following = (
+            DisclosureRuleSet.objects.filter(effective_from__gt=self.effective_from)
+            .order_by("effective_from")
+            .values_list("effective_from", flat=True)
+            .first()
+        )
+        return following - dt.timedelta(days=1) if following else None
+
+    def rule_for(self, severity: str) -> rules.SeverityRule | None:
+        """The rule for ``severity`` (from prefetched rules when there are), or None when the
+        set lacks one."""
+        row = next((row for row in self.rules.all() if row.severity == severity), None)
+        return row.as_rule() if row else None
 
 
 class DisclosureRule(models.Model):
     rule_set = models.ForeignKey(DisclosureRuleSet, on_delete=models.CASCADE, related_name="rules")
     severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices)
-    disclosed = models.BooleanField(_("disclosed"))
+    disclosure = models.CharField(
+        _("disclosed"), max_length=16, choices=rules.Disclosure.choices, default=rules.Disclosure.DISCLOSED
+    )
     repair_after_months = models.PositiveSmallIntegerField(
         _("earliest repair (months after the decision)"),
-        help_text=_("0: as soon as the obligations are met."),
+        help_text=_("The shortest disclosure period. 0: as soon as the obligations are met."),
     )
-    disclosure_months = models.PositiveSmallIntegerField(_("disclosure ends (months after the decision)"))
+    disclosure_months = models.PositiveSmallIntegerField(
+        _("disclosure ends (months after the decision)"), help_text=_("The longest disclosure period.")
+    )
+    provision = models.TextField(
+        _("provision"), blank=True, help_text=_("What the document says about these figures, in its words.")
+    )
 
     class Meta:
         verbose_name = _("disclosure rule")
@@ -274,7 +321,7 @@ class DisclosureRule(models.Model):
 
     def as_rule(self) -> rules.SeverityRule:
         return rules.SeverityRule(
-            disclosed=self.disclosed,
+            disclosure=self.disclosure,
             repair_after_months=self.repair_after_months,
             disclosure_months=self.disclosure_months,
         )

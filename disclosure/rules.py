@@ -4,6 +4,10 @@ No database access here: the rule sets themselves are data (``DisclosureRuleSet`
 by a data migration and editable in the admin); this module turns one rule and a record's
 dates into the record's periods.
 
+Minor information is the one severity whose disclosure a rule set may leave to the catalog: under
+the 2026 rules it is in principle not disclosed, and shown (for at most the set's period) only
+where the catalog item says the providing department found disclosure truly necessary.
+
 Periods counted in months follow the Civil Code (Arts. 201-202): the decision day itself is not
 counted, and a period ends on the corresponding day of the final month, or on that month's last
 day where it has no corresponding day. So a one-year disclosure of a decision made on
@@ -48,13 +52,25 @@ VALIDITY_CATEGORIES = frozenset(
 DISHONESTY_CATEGORIES = frozenset(set(Category) - VALIDITY_CATEGORIES)
 
 
+class Disclosure(models.TextChoices):
+    DISCLOSED = "disclosed", _("Disclosed")
+    NOT_DISCLOSED = "not_disclosed", _("Not disclosed")
+    WHERE_NECESSARY = "where_necessary", _("Only where the catalog item says disclosure is truly necessary")
+
+
 @dataclass(frozen=True)
 class SeverityRule:
-    """One row of a rule set: what happens to dishonesty information of one severity."""
+    """One row of a rule set: what happens to dishonesty information of one severity.
+    ``disclosure_months`` is the longest it is shown; ``repair_after_months`` the shortest."""
 
-    disclosed: bool
+    disclosure: str
     repair_after_months: int
     disclosure_months: int
+
+    def disclosed(self, *, disclosure_necessary: bool) -> bool:
+        if self.disclosure == Disclosure.WHERE_NECESSARY:
+            return disclosure_necessary
+        return self.disclosure == Disclosure.DISCLOSED
 
 
 @dataclass(frozen=True)
@@ -73,8 +89,12 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return day + relativedelta(months=months)
 
 
-def dishonesty_periods(*, decision_date: dt.date, rule: SeverityRule, repairable: bool) -> Periods:
-    if not rule.disclosed:
+def dishonesty_periods(
+    *, decision_date: dt.date, rule: SeverityRule, repairable: bool, disclosure_necessary: bool
+) -> Periods:
+    """``disclosure_necessary``: the catalog item's word on information the rule discloses
+    only where necessary."""
+    if not rule.disclosed(disclosure_necessary=disclosure_necessary):
         return Periods(None, None, None)
     end = add_months(decision_date, rule.disclosure_months)
     earliest = None

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -109,10 +109,8 @@ def compute_periods(
         raise ValidationError({"severity": _("Dishonesty information needs a severity.")})
     if rule_sets is None:
         rule_set = DisclosureRuleSet.objects.in_force_on(decision_date)
-        rule = rule_set.rule_for(severity) if rule_set else None
     else:
         rule_set = next((rs for rs in rule_sets if rs.effective_from <= decision_date), None)
-        rule = next(r for r in rule_set.rules.all() if r.severity == severity).as_rule() if rule_set else None
     if rule_set is None:
         raise ValidationError(
             {
@@ -120,7 +118,27 @@ def compute_periods(
                 % {"date": decision_date.isoformat()}
             }
         )
-    periods = rules.dishonesty_periods(decision_date=decision_date, rule=rule, repairable=item.repairable)
+    rule = rule_set.rule_for(severity)
+    if rule is None:
+        raise ValidationError(
+            {
+                "severity": _(
+                    "The rule set in force on %(date)s (%(rule_set)s) has no rule for “%(severity)s” "
+                    "information: an administrator must complete it."
+                )
+                % {
+                    "date": decision_date.isoformat(),
+                    "rule_set": rule_set.name,
+                    "severity": rules.Severity(severity).label,
+                }
+            }
+        )
+    periods = rules.dishonesty_periods(
+        decision_date=decision_date,
+        rule=rule,
+        repairable=item.repairable,
+        disclosure_necessary=item.minor_disclosure_necessary,
+    )
     return severity, rule_set, periods
 
 
@@ -315,19 +333,23 @@ def _require_reason(reason: str) -> None:
 
 
 @transaction.atomic
-def record_correct(*, record: CreditRecord, actor, reason: str, changes: dict) -> CreditRecord:
+def record_correct(
+    *, record: CreditRecord, actor, reason: str, changes: dict, check_actor: bool = True
+) -> CreditRecord:
     """Correct what a department stated about a disclosed record.
 
     Locks the record, re-checks scope, recomputes the dates and writes a ``corrected`` event
     with the old and new value of each changed field. A correction that changes nothing
-    writes nothing.
+    writes nothing. With ``changes={}`` it only recomputes the dates under the current rule
+    sets (``records_recompute_periods``, whose caller checks the permission: ``check_actor``).
     """
     _require_reason(reason)
     unknown = set(changes) - set(STATED_FIELDS)
     if unknown:
         raise TypeError(f"not correctable: {sorted(unknown)}")
     record = lock_record(record)
-    check_can_act(actor=actor, department=record.department)
+    if check_actor:
+        check_can_act(actor=actor, department=record.department)
     if record.status != RecordStatus.DISCLOSED:
         raise ValidationError(
             _("Only a disclosed record can be corrected; this one is “%(status)s”.")
@@ -358,6 +380,35 @@ def record_correct(*, record: CreditRecord, actor, reason: str, changes: dict) -
         entity_ids=[former_entity_id],
     )
     return record
+
+
+def records_recompute_periods(*, rule_set: DisclosureRuleSet, actor, reason: str) -> int:
+    """Recompute the dates of the disclosed records a rule set judges, after the set was
+    edited (editing it recomputes nothing by itself). Affected: the records it was applied
+    to and those decided while it is in force. Each record is recomputed in its own
+    transaction through ``record_correct``, so every record whose dates change gets a
+    ``corrected`` event with ``reason``. Returns how many changed."""
+    _require_reason(reason)
+    if actor is not None and not actor.has_perm("disclosure.change_disclosureruleset"):
+        raise PermissionDenied(_("Only those who may edit rule sets may recompute their records."))
+    in_force = Q(decision_date__gte=rule_set.effective_from)
+    until = rule_set.in_force_until()
+    if until is not None:
+        in_force &= Q(decision_date__lte=until)
+    affected = (
+        CreditRecord.objects.filter(status=RecordStatus.DISCLOSED)
+        .filter(Q(rule_set=rule_set) | (in_force & Q(catalog_item__category__in=rules.DISHONESTY_CATEGORIES)))
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    return sum(_recompute_one(record_id, actor=actor, reason=reason) for record_id in list(affected))
+
+
+def _recompute_one(record_id: int, *, actor, reason: str) -> bool:
+    record = CreditRecord.objects.get(pk=record_id)
+    before = _snapshot(record)
+    after = record_correct(record=record, actor=actor, reason=reason, changes={}, check_actor=False)
+    return _snapshot(after) != before
 
 
 def _transition(

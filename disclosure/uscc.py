@@ -5,8 +5,9 @@ division, 9-17 organisation code (GB 11714), 18 check character over the first 1
 
 ``validate`` raises for what makes a code invalid (length, a character outside the alphabet,
 a wrong check character). What the standard allows but a careful reader should look at twice
-(an authority/type pair not in the table, an organisation code failing its own GB 11714
-check, as some real early codes do) is reported by ``warnings``, never raised.
+(an authority/type pair not in the table, a division code that is not 6 digits, an
+organisation code failing its own GB 11714 check, as some real early codes do) is reported by
+``warnings``, never raised.
 """
 
 from __future__ import annotations
@@ -180,6 +181,14 @@ def warnings(code: str) -> list[str]:
         found.append(
             _("The registration authority and entity type “%(pair)s” are not in the GB 32100 table.")
             % {"pair": code[:2]}
+        )
+    division = code[2:8]
+    # The check character covers letters here too, so only this catches them (GB/T 2260 codes
+    # are digits).
+    if not (division.isascii() and division.isdigit()):
+        found.append(
+            _("The administrative division code “%(division)s” (positions 3-8) should be 6 digits.")
+            % {"division": division}
         )
     org = code[8:17]
     if org == "0" * 9:

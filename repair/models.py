@@ -91,6 +91,7 @@ class Application(models.Model):
     # While the applicant is asked for material the review clock stops; this is what is left.
     review_days_left = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     extended = models.BooleanField(_("time limit extended"), default=False, editable=False)
+    accepted_late = models.BooleanField(_("accepted late"), default=False, editable=False)
     decided_on = models.DateField(_("decided on"), null=True, blank=True, editable=False)
     decision_working_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     reason = models.TextField(_("reason given"), blank=True, editable=False)

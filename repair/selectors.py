@@ -54,10 +54,10 @@ def eligibility_refusals(*, record: CreditRecord, on: dt.date | None = None) -> 
     if bar:
         refusals.append(
             _(
-                "This entity may not apply for credit repair until %(date)s: an earlier approval "
+                "This entity may not apply for credit repair before %(date)s: an earlier approval "
                 "was revoked because the material proved false."
             )
-            % {"date": bar.barred_until.isoformat()}
+            % {"date": (bar.barred_until + dt.timedelta(days=1)).isoformat()}
         )
     return refusals
 
@@ -102,6 +102,7 @@ class DepartmentStatistics:
     not_accepted: int = 0
     open: int = 0
     overdue: int = 0
+    accepted_late: int = 0
     withdrawn: int = 0
     decision_days: list[int] = field(default_factory=list)
 
@@ -118,8 +119,9 @@ def repair_statistics(
     *, on: dt.date | None = None
 ) -> tuple[list[DepartmentStatistics], DepartmentStatistics]:
     """Per department and overall: applications received, accepted (including those decided
-    since), approved, rejected, not accepted, open, overdue, withdrawn by the applicant, and
-    the median working days from submission to decision."""
+    since), approved, rejected, not accepted, open, overdue, accepted after the acceptance
+    time limit, withdrawn by the applicant, and the median working days from submission to
+    decision."""
     on = on or timezone.localdate()
     S = ApplicationStatus
     counts = (
@@ -143,6 +145,7 @@ def repair_statistics(
             not_accepted=Count("id", filter=Q(status=S.NOT_ACCEPTED)),
             open=Count("id", filter=Q(status__in=[S.SUBMITTED, S.UNDER_REVIEW, S.AWAITING_MATERIAL])),
             overdue=Count("id", filter=Q(status__in=DEPARTMENT_TURN, due_on__lt=on)),
+            accepted_late=Count("id", filter=Q(accepted_late=True)),
             withdrawn=Count("id", filter=Q(status=S.WITHDRAWN)),
         )
         .order_by()

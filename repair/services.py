@@ -10,7 +10,6 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
@@ -21,8 +20,8 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from disclosure import rules, uscc
 from disclosure import services as disclosure_services
-from disclosure import uscc
 from disclosure.fold import fold
 from disclosure.models import CreditRecord
 
@@ -341,7 +340,16 @@ def _apply(action: str, application: Application, *, actor, reason: str, today: 
     """What each step does besides changing the status."""
     record_reason = _("Credit repair application %(number)s") % {"number": application.number}
     if action == "accept":
-        _set_clock(application, start=today, days=settings.REPAIR_DECIDE_DAYS)
+        application.accepted_late = today > application.due_on
+        # The decision is due 7 working days after acceptance, but never later than 10 after
+        # submission: a late acceptance does not buy the department more time.
+        submitted_on = timezone.localdate(application.submitted_at)
+        review = workdays.add_working_days(today, settings.REPAIR_DECIDE_DAYS)
+        overall = workdays.add_working_days(submitted_on, settings.REPAIR_OVERALL_DAYS)
+        if overall.due_on < review.due_on:
+            _set_clock(application, start=submitted_on, days=settings.REPAIR_OVERALL_DAYS)
+        else:
+            _set_clock(application, start=today, days=settings.REPAIR_DECIDE_DAYS)
     elif action == "request_material":
         application.review_days_left = workdays.working_days_between(today, application.due_on)
         _set_clock(application, start=today, days=settings.REPAIR_MATERIAL_DAYS)
@@ -383,7 +391,9 @@ def _apply(action: str, application: Application, *, actor, reason: str, today: 
             entity=application.entity,
             application=application,
             barred_from=today,
-            barred_until=today + relativedelta(years=settings.REPAIR_BAR_YEARS) - dt.timedelta(days=1),
+            # Counted like every other period (Civil Code Arts. 201-202): the day of revocation
+            # is not counted, and the bar runs through the corresponding day.
+            barred_until=rules.add_months(today, settings.REPAIR_BAR_YEARS * 12),
         )
 
 
@@ -433,6 +443,7 @@ def _transition(*, application: Application, action: str, actor, reason: str = "
                 "due_provisional",
                 "review_days_left",
                 "extended",
+                "accepted_late",
                 "decided_on",
                 "decision_working_days",
                 "updated_at",

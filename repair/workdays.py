@@ -2,9 +2,13 @@
 from the chinesecalendar library, which follows the State Council's schedule year by year.
 
 The schedule for a year is published late in the year before, so the library may not know a
-year yet. A day in such a year is judged provisionally: weekends and the fixed-date holidays
-are days off, nothing else. A deadline that consulted a provisional day says so, and is
-computed again once a library update knows the year (``repair_recompute_deadlines``).
+year yet. A day in such a year is judged provisionally: weekends and the statutory holidays
+are days off. The statutory holidays are known in advance even where they move with the lunar
+calendar (《全国年节及纪念日放假办法》: New Year's Day, Spring Festival from its eve to the third
+day, Qingming, Labour Day 1-2 May, Dragon Boat, Mid-Autumn, National Day 1-3 October); the
+``holidays`` library computes them. Only the State Council's swaps (weekends worked, weekdays
+off around the holidays) are unknown, so a deadline that consulted a provisional day says so,
+and is computed again once a library update knows the year (``repair_recompute_deadlines``).
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import chinese_calendar
-
-# Statutory holidays that fall on the same solar date every year (New Year's Day, Labour Day,
-# National Day). The lunar holidays move, so they are only known from the published schedule.
-FIXED_DATE_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
+import holidays
 
 ONE_DAY = dt.timedelta(days=1)
+
+
+@lru_cache(maxsize=16)
+def statutory_holidays(year: int) -> frozenset[dt.date]:
+    """The statutory holidays of ``year``, without the guessed "observed" days: where a
+    holiday falling on a weekend is made up is part of the unpublished schedule."""
+    return frozenset(holidays.country_holidays("CN", years=year, observed=False))
 
 
 @lru_cache(maxsize=4096)
@@ -28,7 +36,7 @@ def is_working_day(day: dt.date) -> tuple[bool, bool]:
     try:
         return chinese_calendar.is_workday(day), False
     except NotImplementedError:
-        return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS, True
+        return day.weekday() < 5 and day not in statutory_holidays(day.year), True
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ def add_working_days(start: dt.date, days: int) -> Deadline:
     count, whatever it is: an application made on a Saturday has its first working day on
     Monday). Zero days is ``start`` itself."""
     if days < 0:
-        raise ValueError("days must not be negative")
+        raise ValueError(f"days must not be negative, got {days}")
     day, counted, provisional = start, 0, False
     while counted < days:
         day += ONE_DAY

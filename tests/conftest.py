@@ -101,5 +101,5 @@ def shipped_rule_sets(transactional_db):
     from disclosure.models import DisclosureRuleSet
 
     if not DisclosureRuleSet.objects.exists():
-        migration = importlib.import_module("disclosure.migrations.0002_rule_sets_and_event_guard")
-        migration.load_rule_sets(apps, None)
+        migration = importlib.import_module("disclosure.migrations.0008_rule_set_citations")
+        migration.ship_rule_sets(apps, None)

@@ -269,11 +269,11 @@ class DemoSeeder:
         enterprises = [e for e in entities if e.kind == EntityKind.ENTERPRISE]
         for days_left in range(0, 10):
             decided = add_months(self.as_of, -12) + dt.timedelta(days=days_left)
-            self.record(rng.choice(enterprises), items["penalty-market"], decided=decided)
+            self.record(rng.choice(enterprises), items["penalty-market"], decided=decided, severity="general")
             created += 1
         return created
 
-    def record(self, entity, item, decided: dt.date | None = None) -> CreditRecord:
+    def record(self, entity, item, decided: dt.date | None = None, severity: str = "") -> CreditRecord:
         rng = self.rng
         facts, basis, outcome, amount_range = rng.choice(WORDING[item.code])
         if decided is None:
@@ -294,6 +294,8 @@ class DemoSeeder:
             }
         elif item.category == "penalty" and item.severity == "general":
             fields["severity"] = rng.choices(["general", "serious"], weights=[5, 1])[0]
+        if severity:
+            fields["severity"] = severity
         department = item.provider
         return services.record_create(
             actor=None,

@@ -210,6 +210,20 @@ def test_expiry_events_written_once_with_the_day_the_period_ended(db, frozen_tod
     assert not current.events.filter(kind=EventKind.EXPIRED).exists()
 
 
+def test_a_correction_that_moves_the_end_clears_the_expiry_marker(db, frozen_today):
+    lapsed = CreditRecordFactory(decision_date=D(2025, 11, 20))  # shown through 2026-11-20
+    assert services.records_record_expiries() == 1
+    services.record_correct(record=lapsed, actor=None, reason="错别字", changes={"facts": "更正后的事实"})
+    lapsed.refresh_from_db()
+    assert lapsed.expiry_recorded_on == D(2026, 11, 28)  # the end did not move: still lapsed
+    services.record_correct(
+        record=lapsed, actor=None, reason="复核认定为严重失信", changes={"severity": Severity.SERIOUS}
+    )
+    lapsed.refresh_from_db()
+    assert (lapsed.disclosure_end, lapsed.expiry_recorded_on) == (D(2028, 11, 20), None)
+    assert services.records_record_expiries(on=D(2028, 11, 21)) == 1
+
+
 def test_events_are_append_only_in_the_model(db, frozen_today):
     record = CreditRecordFactory(decision_date=D(2026, 6, 1))
     event = record.events.get()

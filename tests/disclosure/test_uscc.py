@@ -139,3 +139,46 @@ def test_parse_reads_the_parts(english):
 )
 def test_looks_like_code(query, expected):
     assert uscc.looks_like_code(query) is expected
+
+
+def test_letters_in_the_division_code_are_a_warning_not_an_error(english):
+    code = "91AB01081234567884"
+    assert uscc.validate(code) == code
+    assert [str(w) for w in uscc.warnings(code)] == [
+        "The administrative division code “AB0108” (positions 3-8) should be 6 digits."
+    ]
+    assert [str(w) for w in uscc.parse(code).warnings] == [
+        "The administrative division code “AB0108” (positions 3-8) should be 6 digits."
+    ]
+
+
+@pytest.mark.parametrize("division", ["11010A", "A10105", "1101Y5"])
+def test_one_letter_anywhere_in_the_division_code_is_a_warning(division, english):
+    first17 = f"91{division}600037341"
+    code = first17 + uscc.check_character(first17)
+    assert [str(w) for w in uscc.warnings(code)] == [
+        f"The administrative division code “{division}” (positions 3-8) should be 6 digits."
+    ]
+
+
+@pytest.mark.parametrize("dash", ["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212"])
+def test_every_kind_of_dash_is_stripped_from_a_typed_code(dash):
+    typed = f"911100{dash}006000{dash}37341L"
+    assert uscc.normalize(typed) == "91110000600037341L"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("91110000600037", False),  # 14 characters
+        ("911100006000373", True),  # 15: the shortest taken for a code
+        ("91110000600037341L12", True),  # 20: the longest
+        ("91110000600037341L123", False),  # 21
+        ("9111000060ABCDEFGH", True),  # 10 digits
+        ("9111000ABCDEFGHJKL", False),  # 7 digits: a name in Latin letters, not a code
+        ("91110000ABCDEFGHJK", True),  # 8 digits
+        ("91110000600037341北", False),  # CJK
+    ],
+)
+def test_looks_like_code_at_its_boundaries(query, expected):
+    assert uscc.looks_like_code(query) is expected

@@ -57,11 +57,18 @@ def test_withdrawn_revoked_and_superseded_are_hidden(db, frozen_today):
 
 
 def test_minor_records_hidden_where_the_rules_do_not_disclose_them(db, frozen_today):
-    minor_2019 = CreditRecordFactory(decision_date=D(2026, 3, 20), severity=Severity.MINOR)
-    minor_2026 = CreditRecordFactory(decision_date=D(2026, 10, 20), severity=Severity.MINOR)
-    assert (minor_2019.disclosure_start, minor_2019.disclosure_end) == (None, None)
+    necessary = CatalogItemFactory(minor_disclosure_necessary=True)
+    minor_order_58 = CreditRecordFactory(
+        catalog_item=necessary, decision_date=D(2026, 3, 20), severity=Severity.MINOR
+    )
+    minor_2026 = CreditRecordFactory(catalog_item=necessary, decision_date=D(2026, 10, 20), severity=Severity.MINOR)
+    minor_2026_not_necessary = CreditRecordFactory(decision_date=D(2026, 10, 20), severity=Severity.MINOR)
+    assert (minor_order_58.disclosure_start, minor_order_58.disclosure_end) == (None, None)
+    assert (minor_2026_not_necessary.disclosure_start, minor_2026_not_necessary.disclosure_end) == (None, None)
+    assert (minor_2026.disclosure_start, minor_2026.disclosure_end) == (D(2026, 10, 20), D(2027, 1, 20))
     assert list(CreditRecord.objects.disclosed(on=D(2026, 3, 21))) == []
     assert list(CreditRecord.objects.disclosed()) == [minor_2026]
+    assert list(CreditRecord.objects.disclosed(on=D(2027, 1, 20))) == [minor_2026]
     assert list(CreditRecord.objects.disclosed(on=D(2027, 1, 21))) == []
 
 

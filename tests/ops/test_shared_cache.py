@@ -93,6 +93,7 @@ DOCUMENTED = {
     "MEDIA_ROOT": None,  # a temporary directory
     "REPAIR_ACCEPT_DAYS": "3",
     "REPAIR_DECIDE_DAYS": "7",
+    "REPAIR_OVERALL_DAYS": "10",
     "REPAIR_EXTENSION_DAYS": "10",
     "REPAIR_MATERIAL_DAYS": "10",
     "REPAIR_BAR_YEARS": "3",

@@ -258,8 +258,26 @@ def test_revoking_an_approval_discloses_the_record_again_and_bars_the_entity(app
     assert (bar.entity, bar.barred_from, bar.barred_until) == (
         record.entity,
         D(2026, 11, 28),
-        D(2029, 11, 27),
+        D(2029, 11, 28),
     )
+
+
+@pytest.mark.parametrize(
+    ("revoked_on", "barred_through"),
+    [
+        (D(2026, 11, 30), D(2029, 11, 30)),
+        # A leap day has no corresponding day three years on: the month's last day.
+        (D(2028, 2, 29), D(2031, 2, 28)),
+        (D(2027, 12, 31), D(2030, 12, 31)),
+    ],
+)
+def test_the_bar_is_counted_like_every_other_period(application, reviewer, submit, revoked_on, barred_through):
+    services.repair_accept(application=application, reviewer=reviewer)
+    services.repair_approve(application=application, reviewer=reviewer)
+    with at(revoked_on):
+        services.repair_revoke_approval(application=application, reviewer=reviewer, reason="材料虚假。")
+    bar = RepairBar.objects.get()
+    assert (bar.barred_from, bar.barred_until) == (revoked_on, barred_through)
 
 
 # --- one transaction: failure injected mid-way ----------------------------------------------
@@ -380,3 +398,94 @@ def test_a_withdrawn_application_stays_withdrawn(application, english):
     services.repair_withdraw(application=application)
     with pytest.raises(ValidationError, match="is now “Withdrawn by the applicant”"):
         services.repair_withdraw(application=application)
+
+
+# --- the applicant hears back within 10 working days overall ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accepted_on", "due_on", "late"),
+    [
+        # Submitted Monday 30 November 2026: acceptance due 3 December, decision 14 December at the latest.
+        (D(2026, 12, 1), D(2026, 12, 10), False),  # accepted early: 7 working days after acceptance
+        (D(2026, 12, 3), D(2026, 12, 14), False),  # the acceptance limit's last day: both clocks end together
+        (D(2026, 12, 4), D(2026, 12, 14), True),  # one day late: 7 more would be 15 December
+        (D(2026, 12, 7), D(2026, 12, 14), True),  # the case: not 16 December (12 working days)
+        (D(2026, 12, 15), D(2026, 12, 14), True),  # after the overall limit: overdue at once
+    ],
+)
+def test_the_decision_is_due_within_10_working_days_of_submission(
+    submit, reviewer, english, accepted_on, due_on, late
+):
+    with at(D(2026, 11, 30)):
+        application = submit().application
+    assert application.due_on == D(2026, 12, 3)
+    with at(accepted_on):
+        services.repair_accept(application=application, reviewer=reviewer)
+    application.refresh_from_db()
+    assert (application.due_on, application.accepted_late) == (due_on, late)
+    assert application.is_overdue(on=accepted_on) is (due_on < accepted_on)
+
+
+def test_a_late_acceptance_is_overdue_in_the_queue_and_the_statistics(client, submit, reviewer, english):
+    with at(D(2026, 11, 30)):
+        application = submit().application
+    with at(D(2026, 12, 15)):
+        services.repair_accept(application=application, reviewer=reviewer)
+        client.force_login(reviewer)
+        page = client.get("/en/repair/review/").content.decode()
+        (row,) = client.get("/en/repair/statistics/").context["rows"]
+    assert page.count("Overdue</strong>") == 1
+    assert page.count("Accepted late</strong>") == 1
+    assert (row.overdue, row.accepted_late) == (1, 1)
+
+
+def test_an_extension_and_the_material_time_come_on_top_of_the_overall_limit(submit, reviewer, english):
+    with at(D(2026, 11, 30)):
+        application = submit().application
+    with at(D(2026, 12, 7)):
+        services.repair_accept(application=application, reviewer=reviewer)  # due 14 December
+        services.repair_extend(application=application, reviewer=reviewer, reason="需核实。")
+    application.refresh_from_db()
+    # 10 + 10 working days from submission: 28 December.
+    assert (application.due_on, application.extended) == (D(2026, 12, 28), True)
+    with at(D(2026, 12, 8)):
+        services.repair_request_material(application=application, reviewer=reviewer, reason="补充材料")
+    application.refresh_from_db()
+    assert application.review_days_left == 14  # 9 December to 28 December
+    with at(D(2026, 12, 10)):
+        services.repair_supply_material(application=application, files=[pdf("more.pdf")])
+    application.refresh_from_db()
+    # The two days spent supplying material are added: 30 December.
+    assert application.due_on == D(2026, 12, 30)
+
+
+# --- deadlines at their last day ------------------------------------------------------------------
+
+
+def test_material_may_be_supplied_on_the_last_day(application, reviewer, english):
+    with at(D(2026, 11, 30)):
+        services.repair_accept(application=application, reviewer=reviewer)
+        services.repair_request_material(application=application, reviewer=reviewer, reason="补充材料")
+    assert Application.objects.get().due_on == D(2026, 12, 14)
+    with at(D(2026, 12, 14)):
+        services.repair_supply_material(application=application, files=[pdf("in-time.pdf")])
+    assert Application.objects.get().status == S.UNDER_REVIEW
+
+
+def test_the_review_may_be_extended_on_its_last_day(application, reviewer, english):
+    with at(D(2026, 11, 30)):
+        services.repair_accept(application=application, reviewer=reviewer)  # due 9 December
+    with at(D(2026, 12, 9)):
+        services.repair_extend(application=application, reviewer=reviewer, reason="需核实。")
+    application.refresh_from_db()
+    assert (application.extended, application.due_on) == (True, D(2026, 12, 23))
+
+
+def test_extension_is_no_longer_offered_once_used(application, reviewer):
+    services.repair_accept(application=application, reviewer=reviewer)
+    application.refresh_from_db()
+    assert services.actions_for(application) == ["request_material", "extend", "approve", "reject"]
+    services.repair_extend(application=application, reviewer=reviewer, reason="需核实。")
+    application.refresh_from_db()
+    assert services.actions_for(application) == ["request_material", "approve", "reject"]

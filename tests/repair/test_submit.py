@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 
 from disclosure import services as disclosure_services
 from disclosure.rules import Category, Severity
@@ -210,15 +211,16 @@ def test_refused_while_the_entity_is_barred(record, submit, reviewer, english, f
     services.repair_accept(application=application, reviewer=reviewer)
     services.repair_approve(application=application, reviewer=reviewer)
     services.repair_revoke_approval(application=application, reviewer=reviewer, reason="缴款凭证系伪造")
-    assert RepairBar.objects.get().barred_until == D(2029, 11, 27)
+    # Revoked on 2026-11-28: barred through 2029-11-28, free to apply from the 29th.
+    assert RepairBar.objects.get().barred_until == D(2029, 11, 28)
     assert refusals(other) == [
-        "This entity may not apply for credit repair until 2029-11-27: an earlier approval was revoked because the material proved false."
+        "This entity may not apply for credit repair before 2029-11-29: an earlier approval was revoked because the material proved false."
     ]
     # The bar's last day, and the day after.
     from repair.selectors import active_bar
 
-    assert active_bar(record.entity, on=D(2029, 11, 27)) == RepairBar.objects.get()
-    assert active_bar(record.entity, on=D(2029, 11, 28)) is None
+    assert active_bar(record.entity, on=D(2029, 11, 28)) == RepairBar.objects.get()
+    assert active_bar(record.entity, on=D(2029, 11, 29)) is None
 
 
 def test_natural_persons_are_sent_to_the_department(english, frozen_today):
@@ -244,4 +246,36 @@ def test_stored_files_are_removed_when_the_application_cannot_be_written(
         submit()
     assert Application.objects.count() == 0
     assert Evidence.objects.count() == 0
+    assert list(private_storage.rglob("*.*")) == []
+
+
+class StorageWithAHook(FileSystemStorage):
+    """Runs ``hook`` once, after the first file is written: what another request could do
+    while this one stores its files, between the first eligibility check and the lock."""
+
+    hook = None
+
+    def _save(self, name, content):
+        saved = super()._save(name, content)
+        hook, StorageWithAHook.hook = StorageWithAHook.hook, None
+        if hook is not None:
+            hook()
+        return saved
+
+
+def test_eligibility_is_checked_again_under_the_record_lock(submit, record, settings, private_storage, english):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": f"{__name__}.StorageWithAHook",
+            "OPTIONS": {"location": str(private_storage)},
+        },
+    }
+    StorageWithAHook.hook = lambda: disclosure_services.record_revoke(
+        record=record, actor=None, reason="行政复议决定撤销原处罚决定"
+    )
+    with pytest.raises(ValidationError) as caught:
+        submit()
+    assert messages(caught.value) == ["This record is not disclosed, so there is nothing to repair."]
+    assert Application.objects.count() == 0
     assert list(private_storage.rglob("*.*")) == []

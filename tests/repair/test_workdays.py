@@ -48,3 +48,43 @@ def test_working_days_between():
     assert working_days_between(D(2026, 11, 27), D(2026, 11, 27)) == 0
     assert working_days_between(D(2026, 11, 30), D(2026, 11, 27)) == 0
     assert working_days_between(D(2026, 11, 27), D(2026, 12, 4)) == 5
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "due"),
+    [
+        # Spring Festival 2027: the eve (Friday 5 February) to the third day (Monday 8 February)
+        # are off even before the schedule is published.
+        (D(2027, 2, 4), 1, D(2027, 2, 9)),
+        (D(2027, 2, 3), 2, D(2027, 2, 9)),
+        # Qingming (Monday 5 April 2027), Dragon Boat (Wednesday 9 June), Mid-Autumn (Wednesday 15 September).
+        (D(2027, 4, 2), 1, D(2027, 4, 6)),
+        (D(2027, 6, 8), 1, D(2027, 6, 10)),
+        (D(2027, 9, 14), 1, D(2027, 9, 16)),
+        # Labour Day is two days: Monday 1 and Tuesday 2 May 2028.
+        (D(2028, 4, 28), 1, D(2028, 5, 3)),
+        (D(2028, 5, 2), 1, D(2028, 5, 3)),
+        # 2031: Spring Festival from Wednesday 22 January, Mid-Autumn on National Day.
+        (D(2031, 1, 21), 1, D(2031, 1, 27)),
+        (D(2031, 9, 30), 1, D(2031, 10, 6)),
+    ],
+)
+def test_a_provisional_year_still_knows_its_statutory_holidays(start, days, due):
+    assert add_working_days(start, days) == Deadline(due, provisional=True)
+
+
+def test_a_weekday_with_no_holiday_in_a_provisional_year_is_a_working_day():
+    # The day before the eve and the day after the third day of Spring Festival 2027.
+    assert add_working_days(D(2027, 2, 3), 1) == Deadline(D(2027, 2, 4), provisional=True)
+    assert add_working_days(D(2027, 2, 8), 1) == Deadline(D(2027, 2, 9), provisional=True)
+
+
+def test_a_deadline_that_stays_in_a_known_year_is_not_provisional():
+    # 2026-12-28 (Mon) + 3 ends on Thursday 31 December, before the unknown year.
+    assert add_working_days(D(2026, 12, 28), 3) == Deadline(D(2026, 12, 31), provisional=False)
+
+
+def test_negative_days_are_refused():
+    with pytest.raises(ValueError) as caught:
+        add_working_days(D(2026, 11, 23), -1)
+    assert str(caught.value) == "days must not be negative, got -1"
