@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "disclosure",
     "repair",
+    "intake",
 ]
 
 MIDDLEWARE = [
@@ -220,6 +221,15 @@ REPAIR_MAX_FILES = env_int("REPAIR_MAX_FILES", 10)
 # A credit service agency whose copy has lacked an event for longer than this is named on the
 # public page of late agencies.
 AGENCY_LATE_DAYS = env_int("AGENCY_LATE_DAYS", 7)
+
+# Department data intake (归集). A file larger than this is refused before it is read (the
+# upload is streamed to a temporary file and stopped past the limit; a larger Content-Length is
+# refused at once). Every refused row is listed in a batch's report up to the second figure.
+INTAKE_MAX_UPLOAD_BYTES = env_int("INTAKE_MAX_UPLOAD_MB", 512) * 1024 * 1024
+INTAKE_MAX_ERRORS_KEPT = env_int("INTAKE_MAX_ERRORS_KEPT", 100_000)
+# From this many new records in a batch, they are written in bulk (intake.bulk): the same rows,
+# events and published documents as one service call per record, much faster.
+INTAKE_BULK_FROM = env_int("INTAKE_BULK_FROM", 500)
 
 LOGGING = {
     "version": 1,

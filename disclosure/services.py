@@ -262,6 +262,7 @@ def record_create(
     valid_from: dt.date | None = None,
     valid_until: dt.date | None = None,
     reason: str = "",
+    reference: str = "",
 ) -> CreditRecord:
     """Publish a new record for a department.
 
@@ -293,6 +294,7 @@ def record_create(
         kind=EventKind.CREATED,
         actor=actor,
         reason=reason,
+        reference=reference,
         changes=_snapshot(record),
         effective_on=record.disclosure_start,
     )
@@ -315,7 +317,9 @@ def _require_reason(reason: str) -> None:
 
 
 @transaction.atomic
-def record_correct(*, record: CreditRecord, actor, reason: str, changes: dict) -> CreditRecord:
+def record_correct(
+    *, record: CreditRecord, actor, reason: str, changes: dict, reference: str = ""
+) -> CreditRecord:
     """Correct what a department stated about a disclosed record.
 
     Locks the record, re-checks scope, recomputes the dates and writes a ``corrected`` event
@@ -354,6 +358,7 @@ def record_correct(*, record: CreditRecord, actor, reason: str, changes: dict) -
         kind=EventKind.CORRECTED,
         actor=actor,
         reason=reason,
+        reference=reference,
         changes=diff,
         entity_ids=[former_entity_id],
     )
@@ -433,7 +438,7 @@ def record_redisclose(*, record: CreditRecord, actor, reason: str, reference: st
 
 
 @transaction.atomic
-def record_revoke(*, record: CreditRecord, actor, reason: str) -> CreditRecord:
+def record_revoke(*, record: CreditRecord, actor, reason: str, reference: str = "") -> CreditRecord:
     """The decision itself was revoked (reconsideration, litigation): never shown again."""
     return _transition(
         record=record,
@@ -442,6 +447,7 @@ def record_revoke(*, record: CreditRecord, actor, reason: str) -> CreditRecord:
         event_kind=EventKind.REVOKED,
         actor=actor,
         reason=reason,
+        reference=reference,
     )
 
 
