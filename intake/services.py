@@ -37,6 +37,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -497,8 +498,8 @@ def measure(upload: Upload) -> Upload:
 
 
 def too_large_message() -> str:
-    return _("The file is larger than %(limit)s MB: split it into several batches.") % {
-        "limit": f"{settings.INTAKE_MAX_UPLOAD_BYTES / 2**20:,.0f}"
+    return _("The file is larger than %(limit)s: split it into several batches.") % {
+        "limit": filesizeformat(settings.INTAKE_MAX_UPLOAD_BYTES)
     }
 
 
