@@ -8,6 +8,7 @@ from disclosure.views import robots_txt
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("robots.txt", robots_txt),
+    path("api/v1/intake/", include("intake.api_urls")),
     path("api/v1/", include("disclosure.api.urls")),
 ]
 urlpatterns += i18n_patterns(

@@ -562,7 +562,7 @@ def _safe(name: str) -> str:
 
 def _submitter(actor, key) -> str:
     if key is not None:
-        return _("API key %(prefix)s…") % {"prefix": key.prefix}
+        return f"API key {key.prefix}"  # a label in the history, like actor_label's "system"
     return disclosure_services.actor_label(actor)
 
 
