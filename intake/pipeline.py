@@ -506,7 +506,7 @@ class RowChecker:
                 fail("severity", "severity", _("“%(value)s” is not a severity: minor, general or serious (轻微、一般、严重).")
                      % {"value": values["severity"]})  # fmt: skip
             elif item is not None and item.category in VALIDITY_CATEGORIES:
-                fail("severity", "severity", _("A %(category)s has no severity: leave it empty.")
+                fail("severity", "severity", _("Records of the kind “%(category)s” have no severity: leave it empty.")
                      % {"category": item.get_category_display()})  # fmt: skip
         revoked_word = str(values["revoked"]).casefold()
         revoked = revoked_word in TRUE_WORDS

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from disclosure.models import CreditRecord
 from intake import services
-from intake.models import Batch, BatchStatus
+from intake.models import Batch
 
 from .conftest import csv_bytes, penalty_row
 
