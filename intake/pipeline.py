@@ -255,10 +255,10 @@ def read_rows(stream, file_name: str) -> Source:
     encoding = detect_encoding(head, complete=complete)
     text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
     rows = _csv_rows(text) if file_format == "csv" else _jsonl_rows(text)
-    return Source(file_format, encoding.replace("-sig", ""), _decoding_errors(rows, encoding))
+    return Source(file_format, encoding.replace("-sig", ""), _decoding_errors(rows, encoding, text))
 
 
-def _decoding_errors(rows: Iterator[RawRow], encoding: str) -> Iterator[RawRow]:
+def _decoding_errors(rows: Iterator[RawRow], encoding: str, text) -> Iterator[RawRow]:
     last = 1
     try:
         for row in rows:
@@ -269,6 +269,8 @@ def _decoding_errors(rows: Iterator[RawRow], encoding: str) -> Iterator[RawRow]:
             _("After line %(line)d the file is not valid %(encoding)s: it mixes encodings or is damaged.")
             % {"line": last, "encoding": encoding.replace("-sig", "").upper()}
         ) from None
+    finally:
+        text.detach()  # the caller's stream stays open (a held batch stores it next)
 
 
 def _csv_rows(text) -> Iterator[RawRow]:
