@@ -32,10 +32,9 @@ def penalty_row(n: int, **changes) -> dict:
 
 
 def licence_row(n: int, **changes) -> dict:
-    return penalty_row(
-        n, catalog_item="tst-licence", decision_number=f"京朝许〔2026〕{n}号", outcome="准予许可", penalty_amount="",
-        valid_from="2026-06-15", valid_until="2029-06-14", **changes,
-    )  # fmt: skip
+    values = {"catalog_item": "tst-licence", "decision_number": f"京朝许〔2026〕{n}号", "outcome": "准予许可",
+              "penalty_amount": "", "valid_from": "2026-06-15", "valid_until": "2029-06-14"}  # fmt: skip
+    return penalty_row(n, **{**values, **changes})
 
 
 def csv_bytes(rows, *, header=HEADER, encoding="utf-8") -> bytes:
