@@ -123,10 +123,15 @@ def entities_create_bulk(entities: list[Entity]) -> list[Entity]:
 
 
 def _add_gram_counts(counts: dict[str, list[int]]) -> None:
+    """Add to the gram counts in a few statements (an upsert per thousand grams)."""
     rows = [(gram, current, any_name) for gram, (current, any_name) in sorted(counts.items())]
-    NameGramCount.objects.bulk_create([NameGramCount(gram=gram) for gram, _c, _a in rows], ignore_conflicts=True, batch_size=10_000)
-    sql = (
-        "UPDATE disclosure_namegramcount SET current = current + %s, any_name = any_name + %s WHERE gram = %s"
-    )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(current, any_name, gram) for gram, current, any_name in rows])
+        for start in range(0, len(rows), 1000):
+            part = rows[start : start + 1000]
+            cursor.execute(
+                "INSERT INTO disclosure_namegramcount (gram, current, any_name) VALUES "
+                + ", ".join(["(%s, %s, %s)"] * len(part))
+                + " ON CONFLICT (gram) DO UPDATE SET current = disclosure_namegramcount.current + excluded.current,"
+                " any_name = disclosure_namegramcount.any_name + excluded.any_name",
+                [value for row in part for value in row],
+            )
