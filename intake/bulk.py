@@ -28,7 +28,6 @@ from disclosure.models import (
     Entity,
     EventKind,
     NameGram,
-    NameGramCount,
     RecordEvent,
 )
 from disclosure.search import index_terms

@@ -71,6 +71,10 @@ class Timeliness:
         return "" if share is None else f"{share * 100:.1f}%"
 
     @property
+    def refusal_reasons(self) -> list[tuple[str, int]]:
+        return self.refusals.most_common()
+
+    @property
     def median_delay(self) -> float | None:
         return statistics.median(self.delays) if self.delays else None
 
