@@ -5,7 +5,7 @@ from intake import selectors
 from .conftest import csv_bytes, licence_row, penalty_row
 
 
-def test_quality_counts_timeliness_in_working_days_and_refusals(client, submit, intake_department):
+def test_quality_counts_timeliness_in_working_days_and_refusals(client, submit, intake_department, english):
     # Today is Saturday 2026-11-28: a decision of Thursday 11-19 is 6 working days old,
     # one of 11-18 is 7, one of 11-17 is 8.
     submit(csv_bytes([
