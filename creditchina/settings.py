@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "ops",
     "axes",
     "csp",
+    "intake",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "disclosure.middleware.ApiLanguageMiddleware",
+    "ops.uploads.UploadLimitMiddleware",
     "ops.middleware.RejectNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -316,6 +318,17 @@ AGENCY_LATE_DAYS = env_int("AGENCY_LATE_DAYS", 7)
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not understood; use json or text.")
+# Department data intake (归集). A file larger than this is refused before it is read (the
+# upload is streamed to a temporary file and stopped past the limit; a larger Content-Length is
+# refused at once). Every refused row is listed in a batch's report up to the second figure.
+INTAKE_MAX_UPLOAD_BYTES = env_int("INTAKE_MAX_UPLOAD_MB", 512) * 1024 * 1024
+# The largest multipart body any page accepts (ops.uploads): the intake file is the largest.
+MAX_UPLOAD_BYTES = INTAKE_MAX_UPLOAD_BYTES
+INTAKE_MAX_ERRORS_KEPT = env_int("INTAKE_MAX_ERRORS_KEPT", 100_000)
+# From this many new records in a batch, they are written in bulk (intake.bulk): the same rows,
+# events and published documents as one service call per record, much faster.
+INTAKE_BULK_FROM = env_int("INTAKE_BULK_FROM", 500)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

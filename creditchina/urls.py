@@ -11,11 +11,13 @@ urlpatterns = [
     path("robots.txt", robots_txt),
     path("healthz", healthz),
     path("readyz", readyz),
+    path("api/v1/intake/", include("intake.api_urls")),
     path("api/v1/", include("disclosure.api.urls")),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("repair/", include("repair.urls")),
+    path("", include("intake.urls")),
     path("", include("disclosure.urls")),
     prefix_default_language=False,
 )

@@ -3,6 +3,8 @@ its ``RecordEvent`` in that same transaction.
 
 Lock order (every writer follows it, so no two writers wait on each other in a cycle):
 
+0. an import's per-department advisory lock (``intake.services``), when the change is an
+   import: one import per department at a time;
 1. domain rows, each with ``FOR NO KEY UPDATE`` (``select_for_update(no_key=True,
    of=("self",))``): a repair application, then the record(s) by id, then the entity row(s)
    whose ``records_version`` the change bumps, by id;
@@ -280,6 +282,7 @@ def record_create(
     valid_from: dt.date | None = None,
     valid_until: dt.date | None = None,
     reason: str = "",
+    reference: str = "",
 ) -> CreditRecord:
     """Publish a new record for a department.
 
@@ -311,6 +314,7 @@ def record_create(
         kind=EventKind.CREATED,
         actor=actor,
         reason=reason,
+        reference=reference,
         changes=_snapshot(record),
         effective_on=record.disclosure_start,
     )
@@ -334,7 +338,7 @@ def _require_reason(reason: str) -> None:
 
 @transaction.atomic
 def record_correct(
-    *, record: CreditRecord, actor, reason: str, changes: dict, check_actor: bool = True
+    *, record: CreditRecord, actor, reason: str, changes: dict, check_actor: bool = True, reference: str = ""
 ) -> CreditRecord:
     """Correct what a department stated about a disclosed record.
 
@@ -376,6 +380,7 @@ def record_correct(
         kind=EventKind.CORRECTED,
         actor=actor,
         reason=reason,
+        reference=reference,
         changes=diff,
         entity_ids=[former_entity_id],
     )
@@ -484,7 +489,7 @@ def record_redisclose(*, record: CreditRecord, actor, reason: str, reference: st
 
 
 @transaction.atomic
-def record_revoke(*, record: CreditRecord, actor, reason: str) -> CreditRecord:
+def record_revoke(*, record: CreditRecord, actor, reason: str, reference: str = "") -> CreditRecord:
     """The decision itself was revoked (reconsideration, litigation): never shown again."""
     return _transition(
         record=record,
@@ -493,6 +498,7 @@ def record_revoke(*, record: CreditRecord, actor, reason: str) -> CreditRecord:
         event_kind=EventKind.REVOKED,
         actor=actor,
         reason=reason,
+        reference=reference,
     )
 
 

@@ -16,6 +16,7 @@ TYPES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     410: "gone",
+    413: "too_large",
     414: "too_long",
     429: "throttled",
     500: "server_error",

@@ -1,0 +1,113 @@
+"""Department intake at scale: a 1,000,000-row CSV imported with ``import_records`` (the bulk
+path), the same file imported again (nothing changes), and ``COPY`` of the same file into a
+scratch table, for comparison. PostgreSQL only; use a database of its own:
+
+    createdb cc_intake_bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cc_intake_bench .venv/bin/python bench/intake.py [--rows N]
+
+Each run uses a new department (so the first import creates every record); entities are
+shared between runs (the first run creates them, later runs find them known).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditchina.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-secret")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from disclosure import uscc  # noqa: E402
+from disclosure.models import CatalogItem, Department, LegalBasisLevel  # noqa: E402
+from disclosure.rules import Category, Severity  # noqa: E402
+from intake import services  # noqa: E402
+from intake.models import Channel  # noqa: E402
+
+HEADER = ["统一社会信用代码", "主体名称", "目录项编码", "决定文书号", "决定日期", "事实", "依据", "结果", "金额（元）",
+          "有效期自", "有效期至"]  # fmt: skip
+
+
+def write_csv(path: Path, rows: int, tag: str) -> None:
+    entities = max(rows // 5, 1)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        for n in range(rows):
+            e = n % entities
+            code = uscc.make_code("91", "110105", f"{e + 30000000:08d}")
+            day = f"2026-{1 + n % 10:02d}-{1 + n % 28:02d}"
+            if n % 4 == 0:
+                writer.writerow([code, f"北京基准测试科技有限公司{e}", f"{tag}-licence", f"京基许〔2026〕{n}号", day,
+                                 "准予从事食品经营。", "《中华人民共和国食品安全法》第三十五条", "准予许可", "",
+                                 day, "2030-12-31"])  # fmt: skip
+            else:
+                writer.writerow([code, f"北京基准测试科技有限公司{e}", f"{tag}-penalty", f"京基罚〔2026〕{n}号", day,
+                                 "未按规定公示年度报告。", "《企业信息公示暂行条例》第十八条",
+                                 f"罚款人民币{1000 + n % 9000}元", f"{1000 + n % 9000}", "", ""])  # fmt: skip
+
+
+def department(tag: str) -> Department:
+    dept = Department.objects.create(code=tag, name=f"基准测试局{tag}")
+    for suffix, category, severity in (("penalty", Category.ADMINISTRATIVE_PENALTY, Severity.GENERAL),
+                                       ("licence", Category.ADMINISTRATIVE_LICENCE, "")):  # fmt: skip
+        item = CatalogItem.objects.create(
+            code=f"{tag}-{suffix}", name=f"{suffix}", category=category, legal_basis="《行政处罚法》",
+            legal_basis_level=LegalBasisLevel.LAW, provider=dept, severity=severity,
+        )  # fmt: skip
+        dept.scope.add(item)
+    return dept
+
+
+def copy_baseline(path: Path) -> float:
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_intake_copy")
+        cursor.execute("CREATE UNLOGGED TABLE bench_intake_copy (" + ", ".join(f"c{i} text" for i in range(len(HEADER))) + ")")
+        with path.open("rb") as stream, cursor.connection.cursor().copy(
+            "COPY bench_intake_copy FROM STDIN (FORMAT csv, HEADER true)"
+        ) as copy:
+            while block := stream.read(1 << 20):
+                copy.write(block)
+        cursor.execute("DROP TABLE bench_intake_copy")
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Point DATABASE_URL at a PostgreSQL database of its own.")
+    call_command("migrate", verbosity=0)
+    tag = f"bench{int(time.time())}"
+    path = ROOT / "var" / f"intake-{args.rows}.csv"
+    started = time.monotonic()
+    write_csv(path, args.rows, tag)
+    print(f"CSV: {args.rows:,} rows, {path.stat().st_size / 2**20:,.0f} MiB in {time.monotonic() - started:.0f}s")
+    dept = department(tag)
+    print(f"COPY of the same file into a scratch table: {copy_baseline(path):.1f}s")
+    for label in ("first import", "same file again"):
+        started = time.monotonic()
+        with path.open("rb") as stream:
+            batch = services.batch_submit(department=dept, upload=services.Upload(stream, path.name), channel=Channel.COMMAND)
+        elapsed = time.monotonic() - started
+        print(f"{label}: {elapsed:.1f}s — {batch.status}, created {batch.created:,}, unchanged {batch.unchanged:,}, "
+              f"entities created {batch.entities_created:,}; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""The department API: a department's own system submits a file (or JSON lines) with its
+department key and polls the batch for its status and error report."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import authentication, exceptions, permissions, serializers
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from disclosure.api.errors import ERROR_RESPONSES, ErrorAnswer, error_body
+
+from . import exports, selectors, services
+from .models import Batch, Channel, DepartmentKey
+from .uploads import SizeLimitedUploadHandler, TooLarge, spool_body
+
+
+class DepartmentKeyAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer dk_…`` (or ``X-Api-Key: dk_…``)."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        raw = request.headers.get("X-Api-Key", "")
+        header = request.headers.get("Authorization", "")
+        if header.startswith(f"{self.keyword} "):
+            raw = header[len(self.keyword) + 1 :].strip()
+        if not raw:
+            return None
+        key = services.department_key_authenticate(raw)
+        if key is None:
+            raise exceptions.AuthenticationFailed(_("This API key is not valid, or has been revoked."))
+        return key, key
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class DepartmentKeyScheme(OpenApiAuthenticationExtension):
+    target_class = DepartmentKeyAuthentication
+    name = "departmentKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A department's intake key, issued by staff."}
+
+
+class IsDepartmentSystem(permissions.BasePermission):
+    message = _("This endpoint is for departments' systems: send your department's intake key.")
+
+    def has_permission(self, request, view):
+        return isinstance(request.user, DepartmentKey)
+
+
+class RawBodyParser(BaseParser):
+    """CSV or JSON lines sent as the body itself: read by the view as a stream, not here."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {}
+
+
+BatchAnswer = inline_serializer(
+    "IntakeBatch",
+    {
+        "number": serializers.CharField(),
+        "url": serializers.CharField(help_text="Poll this for the status."),
+        "errors_url": serializers.CharField(help_text="Every refused row, as CSV."),
+        "status": serializers.ChoiceField(choices=["rejected", "awaiting_release", "imported", "undone"]),
+        "department": serializers.CharField(),
+        "submitted_at": serializers.DateTimeField(),
+        "file_name": serializers.CharField(),
+        "file_sha256": serializers.CharField(),
+        "file_format": serializers.CharField(),
+        "encoding": serializers.CharField(),
+        "file_error": serializers.CharField(allow_blank=True, help_text="Why the whole file was refused."),
+        "rows": serializers.IntegerField(),
+        "rows_refused": serializers.IntegerField(),
+        "created": serializers.IntegerField(),
+        "corrected": serializers.IntegerField(),
+        "revoked": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+        "errors": inline_serializer(
+            "IntakeRowError",
+            {
+                "line": serializers.IntegerField(),
+                "column": serializers.CharField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+            },
+            many=True,
+            help_text="The first 1,000 refused rows; errors_url has them all.",
+        ),
+    },
+)
+INTAKE_ERROR_RESPONSES = {
+    **{code: ERROR_RESPONSES[code] for code in (400, 401, 403, 404, 429)},
+    413: OpenApiResponse(ErrorAnswer, description="The file is larger than the site accepts; nothing was read."),
+}
+
+
+def batch_json(request, batch: Batch) -> dict:
+    url = request.build_absolute_uri(reverse("intake-api:batch", args=[batch.number]))
+    return {
+        "number": batch.number,
+        "url": url,
+        "errors_url": request.build_absolute_uri(reverse("intake-api:batch-errors", args=[batch.number])),
+        "status": batch.status,
+        "department": batch.department.code,
+        "submitted_at": batch.submitted_at.isoformat(),
+        "file_name": batch.file_name,
+        "file_sha256": batch.file_sha256,
+        "file_format": batch.file_format,
+        "encoding": batch.encoding,
+        "file_error": batch.file_error,
+        "rows": batch.rows_total,
+        "rows_refused": batch.rows_refused,
+        "created": batch.created,
+        "corrected": batch.corrected,
+        "revoked": batch.revoked,
+        "unchanged": batch.unchanged,
+        "errors": batch.errors[:1000],
+    }
+
+
+class DepartmentView(APIView):
+    authentication_classes = [DepartmentKeyAuthentication]
+    permission_classes = [IsDepartmentSystem]
+
+    def batch(self, request, number) -> Batch:
+        batch = Batch.objects.select_related("department").filter(number=number, department=request.user.department).first()
+        if batch is None:
+            raise exceptions.NotFound()
+        return batch
+
+
+def _too_large():
+    return Response(error_body(413, services.too_large_message()), status=413)
+
+
+class Batches(DepartmentView):
+    parser_classes = [MultiPartParser, RawBodyParser]
+
+    @extend_schema(
+        summary="Submit a file of records (CSV, XLSX or JSON lines)",
+        description=(
+            "Either `multipart/form-data` with the file in `file` (and `import_valid_rows`), or the "
+            "CSV or JSON lines themselves as the body (`Content-Type: text/csv` or "
+            "`application/x-ndjson`; `?name=` and `?import_valid_rows=1`). Every row is checked "
+            "before anything is written; by default one refused row and nothing is imported. "
+            "The same file again changes nothing. The answer is the batch; poll its `url`."
+        ),
+        parameters=[
+            OpenApiParameter("name", str, description="The file's name, for a body sent as is."),
+            OpenApiParameter("import_valid_rows", bool, description="Import the valid rows and report the rest."),
+        ],
+        request={
+            "multipart/form-data": inline_serializer("IntakeUpload", {
+                "file": serializers.FileField(), "import_valid_rows": serializers.BooleanField(required=False),
+            }),
+            "text/csv": OpenApiTypes.STR,
+            "application/x-ndjson": OpenApiTypes.STR,
+        },
+        responses={201: BatchAnswer, **INTAKE_ERROR_RESPONSES},
+    )  # fmt: skip
+    def post(self, request):
+        limit = settings.INTAKE_MAX_UPLOAD_BYTES
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + 64 * 1024:
+            return _too_large()
+        key: DepartmentKey = request.user
+        options = request.query_params
+        if request.content_type.startswith("multipart/"):
+            handler = getattr(request._request, "upload_limit", None) or SizeLimitedUploadHandler(
+                request._request, limit=limit
+            )
+            upload = request.FILES.get("file")
+            if handler.exceeded or (upload is not None and upload.size > limit):
+                return _too_large()
+            if upload is None:
+                raise exceptions.ValidationError({"file": [_("Send the file in the “file” field.")]})
+            valid_rows = str(request.data.get("import_valid_rows", options.get("import_valid_rows", ""))).lower()
+            return self.submit(request, key, services.Upload(upload, upload.name), valid_rows in ("1", "true", "yes", "on"))
+        try:
+            body = spool_body(request._request, limit=limit)
+        except TooLarge:
+            return _too_large()
+        with body:
+            name = options.get("name") or ("records.jsonl" if "json" in request.content_type else "records.csv")
+            valid_rows = options.get("import_valid_rows", "").lower() in ("1", "true", "yes", "on")
+            return self.submit(request, key, services.Upload(body, name), valid_rows)
+
+    def submit(self, request, key, upload, import_valid_rows):
+        batch = services.batch_submit(
+            department=key.department, upload=upload, channel=Channel.API, key=key,
+            import_valid_rows=import_valid_rows,
+        )  # fmt: skip
+        body = batch_json(request, batch)
+        return Response(body, status=201, headers={"Location": body["url"]})
+
+
+class BatchDetail(DepartmentView):
+    @extend_schema(summary="A batch: its status, counts and first errors", responses={200: BatchAnswer, **INTAKE_ERROR_RESPONSES})
+    def get(self, request, number):
+        return Response(batch_json(request, self.batch(request, number)))
+
+
+class BatchErrors(DepartmentView):
+    @extend_schema(
+        summary="Every refused row of a batch, as CSV",
+        description="Columns: line, column, error, message. Cells starting like a formula are prefixed with an apostrophe.",
+        responses={(200, "text/csv"): OpenApiTypes.STR, **INTAKE_ERROR_RESPONSES},
+    )
+    def get(self, request, number):
+        batch = self.batch(request, number)
+        response = StreamingHttpResponse(exports.error_report_lines(batch), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.number}-errors.csv"'
+        return response
+
+
+__all__ = ["Batches", "BatchDetail", "BatchErrors", "selectors"]

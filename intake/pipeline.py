@@ -1,0 +1,571 @@
+"""Reading and checking a department's file: formats, encodings, headers, every row.
+
+Nothing here writes. ``read_rows`` turns a file (CSV, XLSX or JSON lines) into raw rows keyed
+by field name, refusing a broken file with a ``FileRefused`` that says why; ``RowChecker``
+checks one raw row against the rules that need no database state beyond the catalog
+(code, catalog item and scope, dates, severity, required fields, lengths, duplicates inside
+the file) and turns it into a ``Row``. What depends on the records already published (is
+this a new record, a correction, a revocation, unchanged) is decided by ``intake.services``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from disclosure import services, uscc
+from disclosure.models import CatalogItem, Department, DisclosureRuleSet, EntityKind
+from disclosure.rules import VALIDITY_CATEGORIES, Severity
+
+# -- the fields a file may carry ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    zh: str  # the Chinese header of the templates
+    label: str  # the English header of the templates is ``name``; this is its description
+    required: bool
+    max_length: int
+    aliases: tuple[str, ...] = ()
+    example: str = ""
+    help: str = ""
+
+
+TEXT_MAX = 10_000
+FIELDS = (
+    Field("code", "统一社会信用代码", gettext_lazy("Unified Social Credit Code"), True, 40,
+          ("社会信用代码", "uscc"), "91110000600037341L",
+          gettext_lazy("18 characters (GB 32100-2015); spaces, hyphens and full-width characters are folded away.")),
+    Field("entity_name", "主体名称", gettext_lazy("Entity name"), True, 200,
+          ("行政相对人名称", "name"), "北京华为数字技术有限公司",
+          gettext_lazy("The entity's current name. A known code with a new name renames the entity; the former name stays searchable.")),
+    Field("catalog_item", "目录项编码", gettext_lazy("Catalog item code"), True, 50,
+          ("信息类别编码", "catalog_item_code"), "samr-penalty",
+          gettext_lazy("The code of a catalog item inside the department's business scope.")),
+    Field("decision_number", "决定文书号", gettext_lazy("Decision document number"), True, 100,
+          ("文书号", "行政处罚决定书文号", "行政许可决定文书号"), "京朝市监罚〔2026〕1号",
+          gettext_lazy("Unique within the department: the same number again corrects (or revokes) that record.")),
+    Field("decision_date", "决定日期", gettext_lazy("Decision date"), True, 30,
+          ("处罚决定日期", "许可决定日期"), "2026-06-15",
+          gettext_lazy("YYYY-MM-DD (also YYYY/MM/DD and YYYY年M月D日); not in the future.")),
+    Field("facts", "事实", gettext_lazy("Facts"), True, TEXT_MAX, ("违法事实", "主要违法事实", "许可内容"),
+          "未按规定公示年度报告。", gettext_lazy("What was decided about, in the words of the decision.")),
+    Field("legal_basis_cited", "依据", gettext_lazy("Legal basis cited"), True, TEXT_MAX, ("处罚依据", "许可依据"),
+          "《企业信息公示暂行条例》第十八条", ""),
+    Field("outcome", "结果", gettext_lazy("Outcome"), True, TEXT_MAX, ("处罚结果", "处罚内容", "许可事项"),
+          "罚款人民币一万元", gettext_lazy("The measure decided, e.g. a fine or a listing.")),
+    Field("penalty_amount", "金额（元）", gettext_lazy("Amount (yuan)"), False, 30, ("罚款金额（元）", "罚款金额", "金额"),
+          "10000.00", gettext_lazy("Yuan, at most two decimals; empty when there is none.")),
+    Field("severity", "严重程度", gettext_lazy("Severity"), False, 16, (), "",
+          gettext_lazy("Dishonesty information only: minor/general/serious (轻微/一般/严重); empty takes the catalog item's.")),
+    Field("valid_from", "有效期自", gettext_lazy("Valid from"), False, 30, (), "",
+          gettext_lazy("Licences, red lists and commitments: required, with “valid until”.")),
+    Field("valid_until", "有效期至", gettext_lazy("Valid until"), False, 30, (), "",
+          gettext_lazy("Not before “valid from”.")),
+    Field("revoked", "已撤销", gettext_lazy("Revoked"), False, 8, ("是否撤销",), "",
+          gettext_lazy("是/yes/1: the decision was revoked; the record with this number is revoked.")),
+    Field("revoke_reason", "撤销原因", gettext_lazy("Reason for revocation"), False, TEXT_MAX, (), "",
+          gettext_lazy("Required when “revoked”: the revoking decision and its number.")),
+)  # fmt: skip
+FIELDS_BY_NAME = {f.name: f for f in FIELDS}
+REQUIRED = tuple(f.name for f in FIELDS if f.required)
+
+
+def _header_key(text: str) -> str:
+    text = (text or "").replace("\ufeff", "").strip().strip("*").strip()
+    return re.sub(r"[\s_]+", "_", text).casefold()
+
+
+HEADER_NAMES: dict[str, str] = {}
+for _field in FIELDS:
+    for _name in (_field.name, _field.zh, *_field.aliases):
+        HEADER_NAMES[_header_key(_name)] = _field.name
+
+SEVERITY_WORDS = {
+    **{s.value: s.value for s in Severity},
+    "轻微": Severity.MINOR,
+    "一般": Severity.GENERAL,
+    "严重": Severity.SERIOUS,
+}
+TRUE_WORDS = {"是", "yes", "y", "true", "1", "revoked", "已撤销", "撤销"}
+FALSE_WORDS = {"", "否", "no", "n", "false", "0"}
+
+# What a code's registration authority and entity type say the entity is (GB 32100).
+KIND_BY_PREFIX = {
+    "91": EntityKind.ENTERPRISE,
+    "92": EntityKind.INDIVIDUAL_BUSINESS,
+    "93": EntityKind.ENTERPRISE,
+    "11": EntityKind.GOVERNMENT_BODY,
+    "12": EntityKind.PUBLIC_INSTITUTION,
+    "51": EntityKind.SOCIAL_ORGANISATION,
+    "52": EntityKind.SOCIAL_ORGANISATION,
+    "53": EntityKind.SOCIAL_ORGANISATION,
+}
+
+
+def entity_kind_of(code: str) -> str:
+    if code[:2] in KIND_BY_PREFIX:
+        return KIND_BY_PREFIX[code[:2]]
+    return EntityKind.SOCIAL_ORGANISATION if code[0] in "3578" else EntityKind.ENTERPRISE
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read: nothing is written, the message says why."""
+
+
+FORMATS = ("csv", "xlsx", "jsonl")
+SAMPLE_BYTES = 1 << 20
+
+
+def detect_format(head: bytes, file_name: str) -> str:
+    name = (file_name or "").lower()
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRefused(_("This is an old Excel (.xls) workbook: save it as .xlsx or CSV and submit it again."))
+    for magic, kind in ((b"%PDF", "PDF"), (b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"\x1f\x8b", "gzip")):
+        if head.startswith(magic):
+            raise FileRefused(
+                _("This is a %(kind)s file, not a spreadsheet: submit CSV, XLSX or JSON lines.") % {"kind": kind}
+            )
+    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise FileRefused(_("The file is empty."))
+    if name.endswith((".jsonl", ".ndjson", ".json")) or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return "jsonl"
+    return "csv"
+
+
+def _plausible_gb18030(text: str) -> bool:
+    """Bytes in another encoding often decode as GB18030 (it leaves few byte pairs
+    undefined) into rare characters. Real Chinese text is mostly characters of the common
+    GB2312 set, so a sample whose non-ASCII characters mostly are not is refused."""
+    others = [ch for ch in text if ord(ch) > 127]
+    if not others:
+        return True
+    common = 0
+    for ch in others:
+        try:
+            ch.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            pass
+    return common / len(others) >= 0.9
+
+
+def detect_encoding(sample: bytes, *, complete: bool) -> str:
+    """UTF-8 (with or without its byte-order mark) or GB18030, each decoded strictly; anything
+    else is refused with a message saying what to do. ``complete``: the sample is the whole
+    file (so an incomplete character at its end means a truncated file)."""
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRefused(_("The file is UTF-16: save it as UTF-8 (or GB18030) and submit it again."))
+    if b"\x00" in sample:
+        raise FileRefused(_("The file holds binary data: submit CSV, XLSX or JSON lines."))
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        decoder.decode(sample, final=complete)
+        return "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
+    except UnicodeDecodeError as exc:
+        if complete and exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
+            raise FileRefused(_("The file ends in the middle of a character: it is truncated.")) from None
+    decoder = codecs.getincrementaldecoder("gb18030")("strict")
+    try:
+        text = decoder.decode(sample, final=complete)
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _plausible_gb18030(text):
+        return "gb18030"
+    raise FileRefused(
+        _(
+            "The file's encoding is neither UTF-8 nor GB18030 (or it mixes them): save it as "
+            "UTF-8 or GB18030 and submit it again."
+        )
+    )
+
+
+@dataclass
+class RawRow:
+    line: int
+    values: dict[str, object]  # field name -> the cell as read (text, or a date/number from XLSX)
+    columns: dict[str, str]  # field name -> the header as written in the file
+    problem: str = ""  # a row that could not be read at all (bad JSON, wrong cell count)
+
+
+@dataclass
+class Source:
+    file_format: str
+    encoding: str
+    rows: Iterator[RawRow]
+
+
+def _map_header(cells: list[str]) -> tuple[list[str | None], dict[str, str]]:
+    names, columns, unknown, seen = [], {}, [], set()
+    for cell in cells:
+        name = HEADER_NAMES.get(_header_key(str(cell or "")))
+        if name is None:
+            if str(cell or "").strip():
+                unknown.append(str(cell).strip())
+            names.append(None)
+            continue
+        if name in seen:
+            raise FileRefused(_("The column “%(column)s” appears twice.") % {"column": cell})
+        seen.add(name)
+        names.append(name)
+        columns[name] = str(cell).strip()
+    missing = [FIELDS_BY_NAME[name] for name in REQUIRED if name not in seen]
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append(
+                _("Missing columns: %(columns)s.")
+                % {"columns": ", ".join(f"{f.zh} ({f.name})" for f in missing)}
+            )
+        if unknown:
+            parts.append(_("Unknown columns: %(columns)s.") % {"columns": ", ".join(unknown)})
+        parts.append(_("Use the template's headers, in Chinese or in English."))
+        raise FileRefused(" ".join(parts))
+    return names, columns
+
+
+def read_rows(stream, file_name: str) -> Source:
+    """The rows of a binary, seekable ``stream``, read lazily."""
+    stream.seek(0)
+    head = stream.read(SAMPLE_BYTES)
+    complete = len(head) < SAMPLE_BYTES
+    stream.seek(0)
+    file_format = detect_format(head, file_name)
+    if file_format == "xlsx":
+        return Source("xlsx", "", _xlsx_rows(stream))
+    encoding = detect_encoding(head, complete=complete)
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
+    rows = _csv_rows(text) if file_format == "csv" else _jsonl_rows(text)
+    return Source(file_format, encoding.replace("-sig", ""), _decoding_errors(rows, encoding, text))
+
+
+def _decoding_errors(rows: Iterator[RawRow], encoding: str, text) -> Iterator[RawRow]:
+    last = 1
+    try:
+        for row in rows:
+            last = row.line
+            yield row
+    except UnicodeDecodeError:
+        raise FileRefused(
+            _("After line %(line)d the file is not valid %(encoding)s: it mixes encodings or is damaged.")
+            % {"line": last, "encoding": encoding.replace("-sig", "").upper()}
+        ) from None
+    finally:
+        text.detach()  # the caller's stream stays open (a held batch stores it next)
+
+
+def _csv_rows(text) -> Iterator[RawRow]:
+    first = text.readline()
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    header = next(csv.reader([first], delimiter=delimiter), [])
+    names, columns = _map_header(header)
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    line = 2
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield RawRow(line, {}, columns, _("The row cannot be read as CSV (an unclosed quote?): the file may be truncated."))
+            return
+        start, line = line, reader.line_num + 2
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(names):
+            yield RawRow(start, {}, columns, _("%(expected)d cells expected, %(found)d found.")
+                         % {"expected": len(names), "found": len(cells)})  # fmt: skip
+            continue
+        yield RawRow(start, {n: c for n, c in zip(names, cells, strict=True) if n}, columns)
+
+
+def _jsonl_rows(text) -> Iterator[RawRow]:
+    columns: dict[str, str] | None = None
+    for number, raw in enumerate(text, start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            yield RawRow(number, {}, columns or {}, _("This line is not valid JSON (the file may be truncated)."))
+            continue
+        if not isinstance(data, dict):
+            yield RawRow(number, {}, columns or {}, _("This line is not a JSON object."))
+            continue
+        if columns is None:
+            _names, columns = _map_header(list(data))
+        values, unknown = {}, []
+        for key, value in data.items():
+            name = HEADER_NAMES.get(_header_key(key))
+            if name is None:
+                unknown.append(key)
+            else:
+                values[name] = value
+        if unknown:
+            yield RawRow(number, {}, columns, _("Unknown keys: %(keys)s.") % {"keys": ", ".join(unknown)})
+            continue
+        yield RawRow(number, values, columns)
+    if columns is None:
+        raise FileRefused(_("The file holds no rows."))
+
+
+def _xlsx_rows(stream) -> Iterator[RawRow]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise FileRefused(_("The XLSX workbook is damaged or truncated, or it is not a workbook.")) from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise FileRefused(_("The file holds no rows."))
+        while header and header[-1] in (None, ""):
+            header = header[:-1]
+        names, columns = _map_header([str(cell or "") for cell in header])
+        for number, cells in enumerate(rows, start=2):
+            if not any(cell not in (None, "") for cell in cells):
+                continue
+            values = {n: c for n, c in zip(names, cells, strict=False) if n}
+            yield RawRow(number, values, columns)
+    except zipfile.BadZipFile:
+        raise FileRefused(_("The XLSX workbook is damaged or truncated.")) from None
+    finally:
+        book.close()
+
+
+# -- rows -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """A checked row: what the department states about one record."""
+
+    line: int
+    code: str
+    entity_name: str
+    catalog_item_id: int
+    decision_number: str
+    decision_date: dt.date
+    facts: str
+    legal_basis_cited: str
+    outcome: str
+    penalty_amount: Decimal | None
+    severity: str  # as the record will hold it (the catalog item's when the row leaves it empty)
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    revoked: bool
+    revoke_reason: str
+
+    def as_tuple(self) -> tuple:
+        return tuple(getattr(self, name) for name in ROW_FIELDS)
+
+
+ROW_FIELDS = tuple(Row.__dataclass_fields__)
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "code": self.code, "message": self.message}
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = _text(value)
+    if not text:
+        return None
+    text = text.split("T")[0].split(" ")[0]
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+class RowChecker:
+    """Checks rows for one department: the catalog, its scope and the rule sets are read once."""
+
+    def __init__(self, *, department: Department, today: dt.date | None = None):
+        self.department = department
+        self.today = today or timezone.localdate()
+        self.items = {item.code: item for item in CatalogItem.objects.all()}
+        self.items_by_id = {item.pk: item for item in self.items.values()}
+        self.scope = set(department.scope.values_list("pk", flat=True))
+        self.rule_sets = list(DisclosureRuleSet.objects.prefetch_related("rules").order_by("-effective_from"))
+        self.numbers: dict[str, int] = {}  # decision number -> first line
+        self.names: dict[str, tuple[str, int]] = {}  # code -> (name, first line)
+        self._periods: dict[tuple, object] = {}
+
+    def check(self, raw: RawRow) -> tuple[Row | None, list[RowError]]:
+        if raw.problem:
+            return None, [RowError(raw.line, "", "unreadable", raw.problem)]
+        errors: list[RowError] = []
+        line = raw.line
+
+        def column(name):
+            return raw.columns.get(name) or FIELDS_BY_NAME[name].zh
+
+        def fail(name, code, message):
+            errors.append(RowError(line, column(name) if name else "", code, str(message)))
+
+        values = {}
+        for field in FIELDS:
+            raw_value = raw.values.get(field.name)
+            text = raw_value if isinstance(raw_value, (dt.date, dt.datetime)) else _text(raw_value)
+            if field.required and text in ("", None):
+                fail(field.name, "required", _("Required."))
+            elif isinstance(text, str) and len(text) > field.max_length:
+                fail(field.name, "too_long", _("At most %(max)d characters; this has %(length)d.")
+                     % {"max": field.max_length, "length": len(text)})  # fmt: skip
+            values[field.name] = text
+
+        code = ""
+        if values["code"]:
+            try:
+                code = uscc.validate(values["code"])
+            except ValidationError as exc:
+                fail("code", "code", exc.messages[0])
+        item = None
+        if values["catalog_item"]:
+            item = self.items.get(values["catalog_item"])
+            if item is None:
+                fail("catalog_item", "catalog_unknown", _("No catalog item has the code “%(code)s”.")
+                     % {"code": values["catalog_item"]})  # fmt: skip
+            elif item.pk not in self.scope:
+                fail("catalog_item", "out_of_scope", _("“%(item)s” is outside the business scope of %(department)s.")
+                     % {"item": item.name, "department": self.department.name})  # fmt: skip
+                item = None
+        dates = {}
+        for name in ("decision_date", "valid_from", "valid_until"):
+            try:
+                dates[name] = _date(raw.values.get(name))
+            except ValueError:
+                fail(name, "date", _("“%(value)s” is not a date: write YYYY-MM-DD.") % {"value": values[name]})
+                dates[name] = None
+        decided = dates["decision_date"]
+        if decided and decided > self.today:
+            fail("decision_date", "future", _("The decision date cannot be in the future."))
+        if dates["valid_from"] and dates["valid_until"] and dates["valid_until"] < dates["valid_from"]:
+            fail("valid_until", "validity", _("“Valid until” must not be before “valid from”."))
+        amount = None
+        if values["penalty_amount"]:
+            try:
+                amount = Decimal(str(values["penalty_amount"]).replace(",", ""))
+                if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+                    raise InvalidOperation
+                if amount.adjusted() >= 14:
+                    raise InvalidOperation
+            except InvalidOperation:
+                fail("penalty_amount", "amount", _("“%(value)s” is not an amount in yuan (at most two decimals).")
+                     % {"value": values["penalty_amount"]})  # fmt: skip
+                amount = None
+        severity = ""
+        if values["severity"]:
+            severity = SEVERITY_WORDS.get(values["severity"].casefold(), "")
+            if not severity:
+                fail("severity", "severity", _("“%(value)s” is not a severity: minor, general or serious (轻微、一般、严重).")
+                     % {"value": values["severity"]})  # fmt: skip
+            elif item is not None and item.category in VALIDITY_CATEGORIES:
+                fail("severity", "severity", _("Records of the kind “%(category)s” have no severity: leave it empty.")
+                     % {"category": item.get_category_display()})  # fmt: skip
+        revoked_word = str(values["revoked"]).casefold()
+        revoked = revoked_word in TRUE_WORDS
+        if not revoked and revoked_word not in FALSE_WORDS:
+            fail("revoked", "flag", _("Write 是 or 否 (yes or no)."))
+        if revoked and not values["revoke_reason"]:
+            fail("revoke_reason", "required", _("Give a reason: every change to a record is traceable."))
+        number = values["decision_number"]
+        if number:
+            first = self.numbers.get(number)
+            if first is not None and first != line:
+                fail("decision_number", "duplicate", _("The same decision number is on line %(line)d.") % {"line": first})
+        name = values["entity_name"]
+        if code and name:
+            seen = self.names.get(code)
+            if seen is not None and seen[0] != name:
+                fail("entity_name", "name_conflict", _("Line %(line)d gives this code the name “%(name)s”.")
+                     % {"line": seen[1], "name": seen[0]})  # fmt: skip
+        if item is not None and decided and not errors:
+            key = (item.pk, severity, decided, dates["valid_from"], dates["valid_until"])
+            computed = self._periods.get(key)
+            if computed is None:
+                try:
+                    computed = services.compute_periods(
+                        item=item, severity=severity, decision_date=decided, valid_from=dates["valid_from"],
+                        valid_until=dates["valid_until"], rule_sets=self.rule_sets,
+                    )  # fmt: skip
+                except ValidationError as exc:
+                    for name, messages in exc.message_dict.items():
+                        code_ = "validity" if name in ("valid_from", "valid_until") else "rules"
+                        fail(name if name in FIELDS_BY_NAME else "", code_, messages[0])
+                    computed = None
+                else:
+                    self._periods[key] = computed
+            if computed is not None:
+                severity = computed[0]
+        if number and number not in self.numbers:
+            self.numbers[number] = line
+        if code and name and code not in self.names:
+            self.names[code] = (name, line)
+        if errors:
+            return None, errors
+        return Row(
+            line=line, code=code, entity_name=name, catalog_item_id=item.pk, decision_number=number,
+            decision_date=decided, facts=values["facts"], legal_basis_cited=values["legal_basis_cited"],
+            outcome=values["outcome"], penalty_amount=amount, severity=severity, valid_from=dates["valid_from"],
+            valid_until=dates["valid_until"], revoked=revoked, revoke_reason=values["revoke_reason"],
+        ), []  # fmt: skip
+
+    def periods(self, row: Row):
+        """(severity, rule set, periods) of a checked row, computed once per combination."""
+        key = ("row", row.catalog_item_id, row.severity, row.decision_date, row.valid_from, row.valid_until)
+        computed = self._periods.get(key)
+        if computed is None:
+            computed = self._periods[key] = services.compute_periods(
+                item=self.items_by_id[row.catalog_item_id], severity=row.severity,
+                decision_date=row.decision_date, valid_from=row.valid_from, valid_until=row.valid_until,
+                rule_sets=self.rule_sets,
+            )  # fmt: skip
+        return computed

@@ -1,0 +1,731 @@
+"""Writes for department intake: submitting a batch, releasing it, undoing it, department keys.
+
+A batch goes through the same two passes whatever path it came by (admin upload, department
+API, ``import_records``):
+
+1. **check** (no transaction, nothing written): every row is read and checked
+   (``intake.pipeline``), then compared with the records already published: new, a
+   correction, a revocation, unchanged, or refused (a revocation of an unknown number, a
+   change to a record that is no longer disclosed). Checked rows are spooled to a temporary
+   file, so memory stays flat however long the file.
+2. **apply** (one transaction for the whole batch): under the department's intake lock, the
+   records and entities the batch will change are locked first, in id order (step 1 of the
+   lock order in ``disclosure.services``), then each row goes through the disclosure services
+   (or ``intake.bulk`` for many new records, which writes the same rows), with the batch
+   number as the events' reference. A killed import leaves nothing: the transaction never
+   commits.
+
+By default one refused row and nothing is imported; ``import_valid_rows`` imports the rest.
+The same file again finds every row unchanged and writes nothing, not even an event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import pickle
+import secrets
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from disclosure import services as disclosure_services
+from disclosure.models import (
+    CatalogItem,
+    CreditRecord,
+    Department,
+    Entity,
+    EventKind,
+    RecordEvent,
+    RecordStatus,
+)
+
+from . import pipeline
+from .models import (
+    Batch,
+    BatchStatus,
+    Channel,
+    DepartmentIntakePolicy,
+    DepartmentKey,
+    RecordAction,
+    RecordBatch,
+)
+
+CHUNK = 5000
+# The stated fields a row is compared on, as the record holds them.
+COMPARED = (
+    "catalog_item_id",
+    "decision_date",
+    "facts",
+    "legal_basis_cited",
+    "outcome",
+    "penalty_amount",
+    "severity",
+    "valid_from",
+    "valid_until",
+)
+EXISTING_FIELDS = ("id", "decision_number", "status", "entity_id", "entity__code", *COMPARED)
+NUMBER_COLUMN = pipeline.FIELDS_BY_NAME["decision_number"].zh
+# Any constant: the key of the advisory lock that lets one import per department run at once.
+INTAKE_LOCK = 0x696E74616B65  # "intake"
+
+
+class Action:
+    CREATE = "create"
+    CORRECT = "correct"
+    REVOKE = "revoke"
+    UNCHANGED = "unchanged"
+
+
+@dataclass
+class Outcome:
+    """What the check pass found, or the apply pass did."""
+
+    rows_total: int = 0
+    errors: list[pipeline.RowError] = field(default_factory=list)
+    error_counts: Counter = field(default_factory=Counter)
+    refused_lines: set[int] = field(default_factory=set)
+    actions: Counter = field(default_factory=Counter)
+    entities_created: int = 0
+    entities_renamed: int = 0
+    file_format: str = ""
+    encoding: str = ""
+
+    def refuse(self, errors: list[pipeline.RowError]) -> None:
+        line = errors[0].line
+        if line not in self.refused_lines:
+            self.refused_lines.add(line)
+            self.error_counts[errors[0].code] += 1
+        if len(self.errors) < settings.INTAKE_MAX_ERRORS_KEPT:
+            self.errors.extend(errors)
+
+
+class BatchFailed(Exception):
+    """The apply pass found a row it cannot write in an all-or-nothing batch."""
+
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+
+
+# -- department keys ----------------------------------------------------------------------------
+
+
+def _digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@transaction.atomic
+def department_key_issue(*, department: Department, actor, label: str = "") -> tuple[DepartmentKey, str]:
+    """A new key for the department's own system. Returns the key row and the key itself,
+    shown to staff this once and never stored (only its SHA-256 digest is)."""
+    prefix = secrets.token_hex(4)
+    raw = f"dk_{prefix}_{secrets.token_urlsafe(32)}"
+    key = DepartmentKey.objects.create(
+        department=department, prefix=prefix, digest=_digest(raw), label=label, created_by=actor
+    )
+    return key, raw
+
+
+def department_key_revoke(*, key: DepartmentKey) -> DepartmentKey:
+    """Stop a key working, at once; a second revocation changes nothing."""
+    DepartmentKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key.refresh_from_db()
+    return key
+
+
+def department_key_authenticate(raw_key: str) -> DepartmentKey | None:
+    """The live key matching ``raw_key``, or None."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "dk":
+        return None
+    key = DepartmentKey.objects.select_related("department").filter(prefix=parts[1]).first()
+    if key is None or not secrets.compare_digest(key.digest, _digest(raw_key)) or key.revoked_at is not None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= dt.timedelta(minutes=1):
+        DepartmentKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def requires_release(department: Department) -> bool:
+    return DepartmentIntakePolicy.objects.filter(department=department, requires_release=True).exists()
+
+
+@transaction.atomic
+def intake_policy_set(*, department: Department, requires_release: bool) -> DepartmentIntakePolicy:
+    policy, _created = DepartmentIntakePolicy.objects.update_or_create(
+        department=department, defaults={"requires_release": requires_release}
+    )
+    return policy
+
+
+# -- the two passes -----------------------------------------------------------------------------
+
+
+def _spool_write(spool, rows: list[pipeline.Row]) -> None:
+    pickle.dump([row.as_tuple() for row in rows], spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _spool_read(spool) -> Iterator[list[pipeline.Row]]:
+    spool.seek(0)
+    while True:
+        try:
+            chunk = pickle.load(spool)
+        except EOFError:
+            return
+        yield [pipeline.Row(*values) for values in chunk]
+
+
+def _existing(department: Department, numbers: list[str], *, lock: bool = False) -> dict[str, dict]:
+    rows = CreditRecord.objects.filter(department=department, decision_number__in=numbers).exclude(
+        status=RecordStatus.SUPERSEDED
+    )
+    return {row["decision_number"]: row for row in rows.values(*EXISTING_FIELDS)}
+
+
+def _entities(codes) -> dict[str, tuple[int, str]]:
+    return {code: (pk, name) for pk, code, name in Entity.objects.filter(code__in=list(codes)).values_list("pk", "code", "name")}
+
+
+def classify(row: pipeline.Row, existing: dict | None, entity_id: int | None) -> tuple[str, dict, pipeline.RowError | None]:
+    """What a checked row does to the records: (action, changed fields, refusal)."""
+    if row.revoked:
+        if existing is None:
+            return "", {}, pipeline.RowError(
+                row.line, NUMBER_COLUMN, "not_found",
+                _("There is no record with the decision number “%(number)s” to revoke.") % {"number": row.decision_number},
+            )  # fmt: skip
+        if existing["status"] == RecordStatus.REVOKED:
+            return Action.UNCHANGED, {}, None
+        return Action.REVOKE, {}, None
+    if existing is None:
+        return Action.CREATE, {}, None
+    changes = {name: getattr(row, name) for name in COMPARED if getattr(row, name) != existing[name]}
+    if existing["entity__code"] != row.code:
+        changes["entity_id"] = entity_id
+    if not changes:
+        return Action.UNCHANGED, {}, None
+    if existing["status"] != RecordStatus.DISCLOSED:
+        return "", {}, pipeline.RowError(
+            row.line, NUMBER_COLUMN, "state",
+            _("The record “%(number)s” is “%(status)s”: it can no longer be corrected.")
+            % {"number": row.decision_number, "status": RecordStatus(existing["status"]).label},
+        )  # fmt: skip
+    return Action.CORRECT, changes, None
+
+
+def batch_check(*, department: Department, stream, file_name: str, spool, progress=None) -> Outcome:
+    """Pass 1: read and check every row, compare with the published records; write the
+    checked rows that would be written to ``spool``. Raises ``pipeline.FileRefused``."""
+    outcome = Outcome()
+    source = pipeline.read_rows(stream, file_name)
+    outcome.file_format, outcome.encoding = source.file_format, source.encoding
+    checker = pipeline.RowChecker(department=department)
+    chunk: list[pipeline.Row] = []
+
+    def flush():
+        existing = _existing(department, [row.decision_number for row in chunk])
+        entities = _entities({row.code for row in chunk})
+        keep = []
+        for row in chunk:
+            action, _changes, error = classify(row, existing.get(row.decision_number),
+                                               entities.get(row.code, (None,))[0])  # fmt: skip
+            if error:
+                outcome.refuse([error])
+            else:
+                outcome.actions[action] += 1
+                keep.append(row)
+        _spool_write(spool, keep)
+        if progress:
+            progress(len(chunk))
+        chunk.clear()
+
+    for raw in source.rows:
+        outcome.rows_total += 1
+        row, errors = checker.check(raw)
+        if errors:
+            outcome.refuse(errors)
+            if progress:
+                progress(1)
+        else:
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                flush()
+    if chunk:
+        flush()
+    if outcome.rows_total == 0:
+        raise pipeline.FileRefused(_("The file holds no rows."))
+    return outcome
+
+
+def _lock_department(department: Department) -> None:
+    """One import per department at a time (taken before any row lock: nobody holding a row
+    lock waits for it). Two overlapping imports of the same file: the second sees the
+    first's records and finds its rows unchanged."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INTAKE_LOCK % 2**31, department.pk])
+
+
+def _lock_rows(department: Department, spool) -> None:
+    """Step 1 of the lock order, for the whole batch before its first event: the records it
+    may change, then the entities whose pages it may bump, each in id order."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: the transaction holds the database's one write lock
+    record_ids, codes = set(), set()
+    for chunk in _spool_read(spool):
+        numbers = [row.decision_number for row in chunk]
+        codes.update(row.code for row in chunk)
+        record_ids.update(
+            CreditRecord.objects.filter(department=department, decision_number__in=numbers).values_list("id", flat=True)
+        )
+    ordered = sorted(record_ids)
+    entity_ids = set()
+    for start in range(0, len(ordered), CHUNK):
+        ids = ordered[start : start + CHUNK]
+        entity_ids.update(
+            CreditRecord.objects.select_for_update(no_key=True, of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("entity_id", flat=True)
+        )
+    code_list = sorted(codes)
+    for start in range(0, len(code_list), CHUNK):
+        entity_ids.update(Entity.objects.filter(code__in=code_list[start : start + CHUNK]).values_list("pk", flat=True))
+    ordered = sorted(entity_ids)
+    for start in range(0, len(ordered), CHUNK):
+        list(Entity.objects.select_for_update(no_key=True).filter(pk__in=ordered[start : start + CHUNK]).order_by("pk").values_list("pk"))
+
+
+class Writer:
+    """Pass 2 for one batch, inside its transaction."""
+
+    def __init__(self, *, batch: Batch, actor, import_valid_rows: bool, bulk: bool, progress=None):
+        self.batch = batch
+        self.department = batch.department
+        self.actor = actor
+        self.import_valid_rows = import_valid_rows
+        self.bulk = bulk
+        self.progress = progress
+        self.outcome = Outcome()
+        self.checker = pipeline.RowChecker(department=self.department)
+        self.renamed: set[str] = set()
+        self.today = timezone.localdate()
+
+    def reason(self, row) -> str:
+        return _("Batch %(number)s, line %(line)d.") % {"number": self.batch.number, "line": row.line}
+
+    def entity_for(self, row: pipeline.Row, known: dict) -> Entity:
+        found = known.get(row.code)
+        if found is None:
+            entity = disclosure_services.entity_create(
+                name=row.entity_name, kind=pipeline.entity_kind_of(row.code), code=row.code
+            )
+            known[row.code] = (entity.pk, entity.name)
+            self.outcome.entities_created += 1
+            return entity
+        pk, name = found
+        entity = Entity(pk=pk, name=name, code=row.code)
+        if name != row.entity_name and row.code not in self.renamed:
+            entity = disclosure_services.entity_rename(
+                entity=entity, new_name=row.entity_name, changed_on=self.today, actor=self.actor,
+                reason=_("Renamed in batch %(number)s, line %(line)d.") % {"number": self.batch.number, "line": row.line},
+            )  # fmt: skip
+            known[row.code] = (entity.pk, entity.name)
+            self.renamed.add(row.code)
+            self.outcome.entities_renamed += 1
+        return entity
+
+    def stated(self, row: pipeline.Row, entity: Entity) -> dict:
+        items = self.checker.items_by_id
+        return {
+            "entity": entity, "catalog_item": items[row.catalog_item_id], "decision_number": row.decision_number,
+            "decision_date": row.decision_date, "facts": row.facts, "legal_basis_cited": row.legal_basis_cited,
+            "outcome": row.outcome, "penalty_amount": row.penalty_amount, "severity": row.severity,
+            "valid_from": row.valid_from, "valid_until": row.valid_until,
+        }  # fmt: skip
+
+    def write_chunk(self, chunk: list[pipeline.Row]) -> None:
+        existing = _existing(self.department, [row.decision_number for row in chunk])
+        known = _entities({row.code for row in chunk})
+        if self.bulk:
+            self.create_entities(chunk, known)
+        links, creates = [], []
+        for row in chunk:
+            record = existing.get(row.decision_number)
+            action, changes, error = classify(row, record, known.get(row.code, (None,))[0])
+            if error:
+                self.refuse(error)
+                continue
+            self.outcome.actions[action] += 1
+            if action == Action.UNCHANGED:
+                if not row.revoked:
+                    self.entity_for(row, known)  # a new name is still a rename
+                continue
+            if action == Action.REVOKE:
+                disclosure_services.record_revoke(
+                    record=CreditRecord(pk=record["id"]), actor=self.actor,
+                    reason=row.revoke_reason, reference=self.batch.number,
+                )  # fmt: skip
+                links.append(RecordBatch(record_id=record["id"], batch=self.batch, action=RecordAction.REVOKED,
+                                         line=row.line, before={"status": record["status"]}))  # fmt: skip
+                continue
+            entity = self.entity_for(row, known)
+            if action == Action.CREATE:
+                creates.append((row, entity))
+                continue
+            stated = self.stated(row, entity)
+            names = {"entity_id": "entity", "catalog_item_id": "catalog_item"}
+            correction = {names.get(name, name): stated[names.get(name, name)] for name in changes}
+            disclosure_services.record_correct(
+                record=CreditRecord(pk=record["id"]), actor=self.actor, reason=self.reason(row),
+                changes=correction, reference=self.batch.number,
+            )  # fmt: skip
+            before = {names.get(name, name): disclosure_services._json_value(
+                record["entity_id"] if name == "entity_id" else record[name]) for name in changes}  # fmt: skip
+            links.append(RecordBatch(record_id=record["id"], batch=self.batch, action=RecordAction.CORRECTED,
+                                     line=row.line, before=before))  # fmt: skip
+        if creates:
+            links.extend(self.create(creates))
+        RecordBatch.objects.bulk_create(links)
+        if self.progress:
+            self.progress(len(chunk))
+
+    def create_entities(self, chunk: list[pipeline.Row], known: dict) -> None:
+        from . import bulk
+
+        new = {}
+        for row in chunk:
+            if not row.revoked and row.code not in known and row.code not in new:
+                new[row.code] = bulk.entity_build_known_code(
+                    name=row.entity_name, kind=pipeline.entity_kind_of(row.code), code=row.code
+                )
+        for entity in bulk.entities_create_bulk(list(new.values())):
+            known[entity.code] = (entity.pk, entity.name)
+        self.outcome.entities_created += len(new)
+
+    def create(self, creates) -> list[RecordBatch]:
+        if self.bulk:
+            from . import bulk
+
+            records = bulk.records_create_bulk(
+                department=self.department, actor=self.actor, reference=self.batch.number,
+                rows=[(self.stated(row, entity), self.reason(row), self.checker.periods(row)) for row, entity in creates],
+            )  # fmt: skip
+            return [
+                RecordBatch(record_id=record_id, batch=self.batch, action=RecordAction.CREATED, line=row.line)
+                for (row, _entity), record_id in zip(creates, records, strict=True)
+            ]
+        links = []
+        for row, entity in creates:
+            try:
+                record = disclosure_services.record_create(
+                    actor=self.actor, department=self.department, reason=self.reason(row),
+                    reference=self.batch.number, **self.stated(row, entity),
+                )  # fmt: skip
+            except ValidationError as exc:
+                # Lost a race with a writer outside intake (the admin) for the same number.
+                self.outcome.actions[Action.CREATE] -= 1
+                self.refuse(pipeline.RowError(row.line, NUMBER_COLUMN, "duplicate", exc.messages[0]))
+                continue
+            links.append(RecordBatch(record=record, batch=self.batch, action=RecordAction.CREATED, line=row.line))
+        return links
+
+    def refuse(self, error: pipeline.RowError) -> None:
+        self.outcome.refuse([error])
+        if not self.import_valid_rows:
+            raise BatchFailed(self.outcome)
+
+
+def _new_number() -> str:
+    return f"{timezone.localdate():%Y%m%d}-{secrets.token_hex(4)}"
+
+
+def _fill(batch: Batch, outcome: Outcome, *, check: Outcome | None = None) -> None:
+    batch.rows_total = (check or outcome).rows_total
+    refused = (check.refused_lines if check else set()) | outcome.refused_lines
+    batch.rows_refused = len(refused)
+    batch.created = outcome.actions[Action.CREATE]
+    batch.corrected = outcome.actions[Action.CORRECT]
+    batch.revoked = outcome.actions[Action.REVOKE]
+    batch.unchanged = outcome.actions[Action.UNCHANGED]
+    batch.entities_created = outcome.entities_created
+    batch.entities_renamed = outcome.entities_renamed
+    errors = (check.errors if check else []) + outcome.errors
+    batch.errors = [error.as_dict() for error in sorted(errors, key=lambda e: e.line)]
+    counts = Counter(check.error_counts if check else {})
+    counts.update(outcome.error_counts)
+    batch.error_counts = dict(counts)
+
+
+@dataclass
+class Upload:
+    """A submitted file, as the pipeline needs it: a seekable binary stream and its name."""
+
+    stream: object
+    name: str
+    size: int = 0
+    sha256: str = ""
+
+
+def measure(upload: Upload) -> Upload:
+    """Size and SHA-256 of the file, read in blocks; a file over the limit is refused before
+    anything else is read."""
+    limit = settings.INTAKE_MAX_UPLOAD_BYTES
+    digest, size = hashlib.sha256(), 0
+    upload.stream.seek(0)
+    while block := upload.stream.read(1 << 20):
+        size += len(block)
+        if size > limit:
+            raise pipeline.FileRefused(too_large_message())
+        digest.update(block)
+    upload.stream.seek(0)
+    upload.size, upload.sha256 = size, digest.hexdigest()
+    return upload
+
+
+def too_large_message() -> str:
+    return _("The file is larger than %(limit)s: split it into several batches.") % {
+        "limit": filesizeformat(settings.INTAKE_MAX_UPLOAD_BYTES)
+    }
+
+
+def batch_submit(
+    *,
+    department: Department,
+    upload: Upload,
+    channel: str,
+    actor=None,
+    key: DepartmentKey | None = None,
+    import_valid_rows: bool = False,
+    bulk: bool | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> Batch:
+    """Check a department's file and import it (or hold it for a second clerk's release).
+
+    Checks the actor acts for the department; refuses a broken file (``rejected``, with the
+    reason); checks every row; with any refused row and ``import_valid_rows`` off, rejects
+    the batch and writes nothing else; otherwise writes every valid row through the services
+    in one transaction. ``bulk``: write new records in bulk (default: when there are many).
+    """
+    if actor is not None:
+        disclosure_services.check_can_act(actor=actor, department=department)
+    started = time.monotonic()
+    batch = Batch(
+        department=department, channel=channel, submitted_by=actor, key=key,
+        submitted_label=_submitter(actor, key), file_name=(upload.name or "")[:255],
+        import_valid_rows=import_valid_rows,
+    )  # fmt: skip
+    try:
+        measure(upload)
+    except pipeline.FileRefused as exc:
+        return _rejected(batch, upload, str(exc), started)
+    batch.file_sha256, batch.file_size = upload.sha256, upload.size
+    with tempfile.TemporaryFile() as spool:
+        try:
+            check = batch_check(department=department, stream=upload.stream, file_name=upload.name, spool=spool,
+                                progress=(lambda n: progress("check", n)) if progress else None)  # fmt: skip
+        except pipeline.FileRefused as exc:
+            return _rejected(batch, upload, str(exc), started)
+        batch.file_format, batch.encoding = check.file_format, check.encoding
+        if check.refused_lines and not import_valid_rows:
+            _fill(batch, check)
+            batch.status = BatchStatus.REJECTED
+            return _save_new(batch, started)
+        if requires_release(department):
+            _fill(batch, check)
+            batch.status = BatchStatus.AWAITING_RELEASE
+            upload.stream.seek(0)
+            batch.stored_file = default_storage.save(
+                f"intake/{timezone.localdate():%Y/%m}/{upload.sha256[:16]}-{_safe(upload.name)}", File(upload.stream)
+            )
+            return _save_new(batch, started)
+        return _apply(batch, check, spool, actor=actor, bulk=bulk, progress=progress, started=started)
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in (name or "upload"))[-80:]
+
+
+def _submitter(actor, key) -> str:
+    if key is not None:
+        return f"API key {key.prefix}"  # a label in the history, like actor_label's "system"
+    return disclosure_services.actor_label(actor)
+
+
+def _rejected(batch: Batch, upload: Upload, message: str, started: float) -> Batch:
+    batch.file_sha256 = batch.file_sha256 or upload.sha256
+    batch.file_size = batch.file_size or upload.size
+    batch.status = BatchStatus.REJECTED
+    batch.file_error = message
+    return _save_new(batch, started)
+
+
+def _save_new(batch: Batch, started: float) -> Batch:
+    batch.seconds = time.monotonic() - started
+    for _attempt in range(5):
+        batch.number = _new_number()
+        try:
+            with transaction.atomic():
+                batch.save()
+            return batch
+        except IntegrityError:
+            continue
+    raise RuntimeError("no free batch number")
+
+
+def _apply(batch: Batch, check: Outcome, spool, *, actor, bulk, progress, started) -> Batch:
+    if bulk is None:
+        bulk = check.actions[Action.CREATE] >= settings.INTAKE_BULK_FROM
+    try:
+        with transaction.atomic():
+            _lock_department(batch.department)
+            _save_new(batch, started)
+            _lock_rows(batch.department, spool)
+            writer = Writer(batch=batch, actor=actor, import_valid_rows=batch.import_valid_rows, bulk=bulk,
+                            progress=(lambda n: progress("import", n)) if progress else None)  # fmt: skip
+            for chunk in _spool_read(spool):
+                writer.write_chunk(chunk)
+            _fill(batch, writer.outcome, check=check)
+            batch.status = BatchStatus.IMPORTED
+            batch.imported_at = timezone.now()
+            batch.seconds = time.monotonic() - started
+            batch.save()
+    except BatchFailed as failed:
+        batch.pk = None
+        _fill(batch, failed.outcome, check=check)
+        batch.created = batch.corrected = batch.revoked = batch.unchanged = 0
+        batch.entities_created = batch.entities_renamed = 0
+        batch.status = BatchStatus.REJECTED
+        return _save_new(batch, started)
+    return batch
+
+
+@transaction.atomic
+def _claim_for_release(batch: Batch, actor) -> Batch:
+    locked = Batch.objects.select_for_update().get(pk=batch.pk)
+    if locked.status != BatchStatus.AWAITING_RELEASE:
+        raise ValidationError(_("This batch is “%(status)s”: there is nothing to release.") % {"status": locked.get_status_display()})
+    return locked
+
+
+def batch_release(*, batch: Batch, actor, bulk: bool | None = None) -> Batch:
+    """Two-person review: a second clerk of the department releases a checked batch. The
+    file is checked again (the published records may have changed since) and imported, in
+    the batch's own row. The clerk who submitted it cannot release it."""
+    disclosure_services.check_can_act(actor=actor, department=batch.department)
+    if actor is None or (batch.submitted_by_id is not None and batch.submitted_by_id == actor.pk):
+        raise PermissionDenied(_("A second clerk must release this batch: not the one who submitted it."))
+    batch = _claim_for_release(batch, actor)
+    started = time.monotonic()
+    with default_storage.open(batch.stored_file, "rb") as stored, tempfile.TemporaryFile() as spool:
+        try:
+            check = batch_check(department=batch.department, stream=stored, file_name=batch.file_name, spool=spool)
+        except pipeline.FileRefused as exc:
+            raise ValidationError(str(exc)) from None
+        if check.refused_lines and not batch.import_valid_rows:
+            _fill(batch, check)
+            batch.status = BatchStatus.REJECTED
+            batch.save()
+            return batch
+        number = batch.number
+        try:
+            with transaction.atomic():
+                _lock_department(batch.department)
+                locked = _claim_for_release(batch, actor)
+                locked.released_by = actor
+                _lock_rows(batch.department, spool)
+                writer = Writer(batch=locked, actor=actor, import_valid_rows=batch.import_valid_rows, bulk=bool(bulk))
+                for chunk in _spool_read(spool):
+                    writer.write_chunk(chunk)
+                _fill(locked, writer.outcome, check=check)
+                locked.status = BatchStatus.IMPORTED
+                locked.imported_at = timezone.now()
+                locked.seconds += time.monotonic() - started
+                locked.save()
+                return locked
+        except BatchFailed as failed:
+            batch = Batch.objects.get(number=number)
+            _fill(batch, failed.outcome, check=check)
+            batch.created = batch.corrected = batch.revoked = batch.unchanged = 0
+            batch.status = BatchStatus.REJECTED
+            batch.save()
+            return batch
+
+
+@transaction.atomic
+def batch_undo(*, batch: Batch, actor, reason: str) -> Batch:
+    """Undo an imported batch as a whole, through the services: each record it created is
+    revoked, each record it corrected gets its former statement back (events, not deletes).
+    Refused, with the records named, if a record has changed since (another batch, a clerk,
+    a repair) or if the batch revoked records (a revocation is final). Entities it created or
+    renamed stay as they are: they describe real organisations."""
+    disclosure_services.check_can_act(actor=actor, department=batch.department)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Give a reason: every change to a record is traceable.")})
+    _lock_department(batch.department)
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != BatchStatus.IMPORTED:
+        raise ValidationError(_("Only an imported batch can be undone; this one is “%(status)s”.") % {"status": batch.get_status_display()})
+    links = list(batch.links.select_related("record").order_by("record_id"))
+    if any(link.action == RecordAction.REVOKED for link in links):
+        raise ValidationError(_("This batch revoked records, and a revocation is final: it cannot be undone as a whole."))
+    # Step 1 of the lock order: the records, then their entities, in id order.
+    record_ids = [link.record_id for link in links]
+    if connection.vendor == "postgresql":
+        for start in range(0, len(record_ids), CHUNK):
+            list(CreditRecord.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=record_ids[start:start + CHUNK]).order_by("pk").values_list("pk"))
+    latest = {}
+    for start in range(0, len(record_ids), CHUNK):
+        for record_id, reference in (
+            RecordEvent.objects.filter(record_id__in=record_ids[start : start + CHUNK])
+            .exclude(kind__in=[EventKind.EXPIRED, EventKind.ENTITY_RENAMED, EventKind.CATALOG_CHANGED])
+            .order_by("record_id", "id")
+            .values_list("record_id", "reference")
+        ):
+            latest[record_id] = reference
+    changed = [link.record.decision_number for link in links if latest.get(link.record_id) != batch.number]
+    if changed:
+        raise ValidationError(
+            _("These records changed after the batch, so it cannot be undone as a whole: %(numbers)s.")
+            % {"numbers": ", ".join(changed[:20]) + ("…" if len(changed) > 20 else "")}
+        )
+    full_reason = _("Batch %(number)s undone: %(reason)s") % {"number": batch.number, "reason": reason.strip()}
+    for link in links:
+        if link.action == RecordAction.CREATED:
+            disclosure_services.record_revoke(record=link.record, actor=actor, reason=full_reason, reference=batch.number)
+        elif link.action == RecordAction.CORRECTED:
+            changes = {}
+            for name, value in link.before.items():
+                if name == "entity":
+                    value = Entity.objects.get(pk=value)
+                elif name == "catalog_item":
+                    value = CatalogItem.objects.get(pk=value)
+                elif name in ("decision_date", "valid_from", "valid_until") and value:
+                    value = dt.date.fromisoformat(value)
+                elif name == "penalty_amount" and value is not None:
+                    value = Decimal(value)
+                changes[name] = value
+            disclosure_services.record_correct(record=link.record, actor=actor, reason=full_reason, changes=changes, reference=batch.number)
+    batch.status = BatchStatus.UNDONE
+    batch.undone_at = timezone.now()
+    batch.undone_by = actor
+    batch.undo_reason = reason.strip()
+    batch.save(update_fields=["status", "undone_at", "undone_by", "undo_reason"])
+    return batch
+
+
+__all__ = ["Channel", "batch_submit", "batch_release", "batch_undo"]

@@ -1,0 +1,39 @@
+import io
+import threading
+
+import pytest
+from django.db import connection
+
+from disclosure.models import CreditRecord, RecordEvent
+from intake import services
+from intake.models import Batch, Channel
+
+from .conftest import csv_bytes, penalty_row
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and advisory locks")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_imports_of_one_file_never_duplicate_a_record(shipped_rule_sets, intake_department, frozen_today):
+    data = csv_bytes([penalty_row(n) for n in range(1, 41)])
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def run():
+        try:
+            start.wait()
+            batch = services.batch_submit(department=intake_department, upload=services.Upload(io.BytesIO(data), "a.csv"),
+                                          channel=Channel.COMMAND)  # fmt: skip
+            outcomes.append((batch.status, batch.created, batch.unchanged))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [("imported", 0, 40), ("imported", 40, 0)]
+    assert CreditRecord.objects.count() == 40
+    assert RecordEvent.objects.count() == 40
+    assert Batch.objects.count() == 2
