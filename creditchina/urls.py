@@ -13,6 +13,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("repair/", include("repair.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("disclosure.urls")),
     prefix_default_language=False,
 )
