@@ -27,6 +27,15 @@ from .models import ReportKind
 PAGE_RATE = settings.PAGE_RATE_LIMIT
 
 
+# Read on each request, so a changed setting (and a test's) takes effect without a restart.
+def _issue_rate(group, request):
+    return settings.REPORT_RATE_LIMIT
+
+
+def _verify_rate(group, request):
+    return settings.REPORT_VERIFY_RATE_LIMIT
+
+
 def _site_url(request) -> str:
     return settings.SITE_URL or request.build_absolute_uri("/")
 
@@ -39,7 +48,7 @@ def _signing_unavailable(request):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit(key="ip", rate=PAGE_RATE, method=["GET", "HEAD"], block=True)
-@ratelimit(key="ip", rate=settings.REPORT_RATE_LIMIT, method="POST", block=True)
+@ratelimit(key="ip", rate=_issue_rate, method="POST", block=True)
 def issue_for_entity(request, code):
     entity = disclosure_selectors.entity_by_code(code)
     if entity is None:
@@ -49,7 +58,7 @@ def issue_for_entity(request, code):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit(key="ip", rate=PAGE_RATE, method=["GET", "HEAD"], block=True)
-@ratelimit(key="ip", rate=settings.REPORT_RATE_LIMIT, method="POST", block=True)
+@ratelimit(key="ip", rate=_issue_rate, method="POST", block=True)
 def issue_for_person(request, pk):
     return _issue(request, get_object_or_404(Entity.objects, pk=pk, kind=EntityKind.NATURAL_PERSON))
 
@@ -131,7 +140,7 @@ def _key_or_none():
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@ratelimit(key="ip", rate=settings.REPORT_VERIFY_RATE_LIMIT, block=True)
+@ratelimit(key="ip", rate=_verify_rate, block=True)
 def verify(request):
     """By number: what was issued and whether the records have changed since. With the file:
     whether it is exactly the one issued and its signature is the site's and intact."""
