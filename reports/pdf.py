@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
@@ -40,7 +41,7 @@ from reportlab.platypus import (
 )
 
 from disclosure.models import CreditRecord
-from disclosure.rules import Category
+from disclosure.rules import Category, Severity
 
 from .selectors import CATEGORY_ORDER, LIST_CATEGORIES, ReportData
 
@@ -246,7 +247,7 @@ def _records_table(records: list[CreditRecord], *, with_category: bool = False) 
         _p("#", "head"),
         _p(_("Decision document / kind"), "head"),
         _p(_("Department"), "head"),
-        _p(_("Decided"), "head"),
+        _p(_("Decision date"), "head"),
         _p(_("Content"), "head"),
         _p(_("Shown until"), "head"),
     ]
@@ -274,6 +275,16 @@ def _records_table(records: list[CreditRecord], *, with_category: bool = False) 
     return table
 
 
+CHINESE_NUMERALS = "一二三四五六七八九"
+
+
+def _heading(number: int, title: str) -> Paragraph:
+    """A numbered section heading: 一、… in Chinese, 1. … in English."""
+    if (get_language() or "").startswith("zh"):
+        return _p(f"{CHINESE_NUMERALS[number - 1]}、{title}", "h1")
+    return _p(f"{number}. {title}", "h1")
+
+
 def _none(text: str) -> Paragraph:
     return _p(text, "none")
 
@@ -297,7 +308,7 @@ def _entity_section(data: ReportData) -> list:
             for f in data.former_names
         )
         rows.append((_("Former names"), names))
-    return [_p(_("1. Registration"), "h1"), _fields_table(rows, [45 * mm, CONTENT_WIDTH - 45 * mm])]
+    return [_heading(1, _("Registration")), _fields_table(rows, [45 * mm, CONTENT_WIDTH - 45 * mm])]
 
 
 def _issue_block(issue: Issue, data: ReportData) -> Table:
@@ -346,7 +357,7 @@ def _by_category(records) -> dict[str, list[CreditRecord]]:
 def _summary(data: ReportData) -> list:
     grouped = _by_category(data.records)
     listed = [str(Category(c).label) for c in LIST_CATEGORIES if grouped[c]]
-    flow = [_p(_("2. Summary"), "h1")]
+    flow = [_heading(2, _("Summary"))]
     if listed:
         flow.append(_p(_("Current list memberships: %(lists)s.") % {"lists": "; ".join(listed)}))
     else:
@@ -362,7 +373,7 @@ def _summary(data: ReportData) -> list:
 
 
 def _public_records(data: ReportData) -> list:
-    flow = [_p(_("3. Records disclosed at the time of issue, by category"), "h1")]
+    flow = [_heading(3, _("Records disclosed at the time of issue, by category"))]
     grouped = _by_category(data.records)
     for number, category in enumerate(CATEGORY_ORDER, start=1):
         records = grouped[category]
@@ -381,7 +392,7 @@ def _public_records(data: ReportData) -> list:
 
 def _special_records(data: ReportData) -> list:
     scope = data.scope
-    flow = [_p(_("2. Records by field"), "h1")]
+    flow = [_heading(2, _("Records by field"))]
     kinds = "; ".join(str(Category(c).label) for c in scope.categories)
     flow.append(
         _p(
@@ -418,7 +429,7 @@ def _special_records(data: ReportData) -> list:
 
 
 def _rules_section(data: ReportData, number: int) -> list:
-    flow = [_p(_("%(n)s. The rules that govern disclosure") % {"n": number}, "h1")]
+    flow = [_heading(number, _("The rules that govern disclosure"))]
     flow.append(
         _p(
             _(
@@ -434,19 +445,15 @@ def _rules_section(data: ReportData, number: int) -> list:
         [
             _p(_("Rule set"), "head"),
             _p(_("Severity"), "head"),
-            _p(_("Disclosed"), "head"),
+            _p(_("Shown"), "head"),
             _p(_("Repair possible after"), "head"),
             _p(_("Disclosure ends after"), "head"),
         ]
     ]
     for rule_set in sorted(data.rule_sets, key=lambda s: s.effective_from):
-        label = _("%(name)s, in force from %(day)s") % {
-            "name": rule_set.name,
-            "day": _day(rule_set.effective_from),
-        }
-        for rule in sorted(
-            rule_set.rules.all(), key=lambda r: ["minor", "general", "serious"].index(r.severity)
-        ):
+        # Labelled by date: the rule sets' names are staff data, in one language.
+        label = _("Rules in force from %(day)s") % {"day": _day(rule_set.effective_from)}
+        for rule in sorted(rule_set.rules.all(), key=lambda r: Severity.values.index(r.severity)):
             rows.append(
                 [
                     _p(label, "cell"),
@@ -468,7 +475,9 @@ def _rules_section(data: ReportData, number: int) -> list:
         items.setdefault(record.catalog_item.pk, record.catalog_item)
     if items:
         flow.append(_p(_("Catalog items of the records in this report"), "h2"))
-        rows = [[_p(_("Kind of record"), "head"), _p(_("Legal basis"), "head"), _p(_("Provided by"), "head")]]
+        rows = [
+            [_p(_("Kind of record"), "head"), _p(_("Basis in law"), "head"), _p(_("Provided by"), "head")]
+        ]
         for item in sorted(items.values(), key=lambda i: i.code):
             rows.append(
                 [
@@ -498,7 +507,7 @@ def _notes_section(issue: Issue, data: ReportData, number: int) -> list:
         )
     )
     flow = [
-        _p(_("%(n)s. Notes and verification") % {"n": number}, "h1"),
+        _heading(number, _("Notes and verification")),
         _p(scope_note),
         Spacer(0, 2 * mm),
         _p(
