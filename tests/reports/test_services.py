@@ -81,7 +81,7 @@ def test_special_report_scope_fields_kinds_and_window(entity, penalty, market, t
     assert old.pk != inside.pk
 
 
-def test_special_report_needs_fields_kinds_and_a_window(entity, frozen_today):
+def test_special_report_needs_fields_kinds_and_a_window(entity, frozen_today, english):
     with pytest.raises(ValidationError) as caught:
         issue(entity, kind=ReportKind.SPECIAL, departments=[], categories=[], window_months=7)
     assert caught.value.message_dict == {
