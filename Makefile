@@ -22,6 +22,7 @@ migrate: install
 
 demo: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py reports_demo_key
 
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (staff admin: /admin/, user 'admin', password 'admin')"
@@ -49,7 +50,7 @@ messages: install
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv'
 
 screenshots: install
-	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/browser
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/browser tests/reports/test_pdf_pages.py
 
 # Mutation testing (mutmut; configured in pyproject.toml): long, so not part of `make test` or CI.
 mutants: install
@@ -63,6 +64,7 @@ bench: install
 	$(BIN)/python bench/lookup.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/feed.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache mutants

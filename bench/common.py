@@ -49,8 +49,11 @@ def wait_for(url: str, timeout: float = 60) -> None:
 class Gunicorn:
     """The site as gunicorn.conf.py deploys it (threaded workers, one connection each)."""
 
-    def __init__(self, database_url: str, *, port: int = 8077, workers: int | None = None):
+    def __init__(
+        self, database_url: str, *, port: int = 8077, workers: int | None = None, prefix: tuple[str, ...] = ()
+    ):
         self.port = port
+        self.prefix = prefix  # e.g. ("nice", "-n", "10")
         self.workers = workers
         self.env = site_env(database_url)
         self.process: subprocess.Popen | None = None
@@ -60,7 +63,7 @@ class Gunicorn:
             [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=self.env, check=True
         )
         self.process = subprocess.Popen(
-            [str(Path(PYTHON).parent / "gunicorn"), "creditchina.wsgi",
+            [*self.prefix, str(Path(PYTHON).parent / "gunicorn"), "creditchina.wsgi",
              *(["--workers", str(self.workers)] if self.workers else []),
              "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null", "--log-level", "warning"],
             cwd=ROOT, env=self.env,

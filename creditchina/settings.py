@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "intake",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -372,6 +373,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# Credit reports. Each PDF is signed with the key in this PKCS#12 file; without one the site
+# refuses to issue reports (never an unsigned one) and `check --deploy` fails. With DEBUG on,
+# `manage.py reports_demo_key` (run by `make run`) makes a self-signed demo key here.
+REPORT_SIGNING_P12 = env_str("REPORT_SIGNING_P12", str(VAR_DIR / "report-signing-demo.p12") if DEBUG else None)
+REPORT_SIGNING_PASSPHRASE = env_str("REPORT_SIGNING_PASSPHRASE", "demo-only" if DEBUG else None)
+if env_str("REPORT_SIGNING_P12") and not Path(REPORT_SIGNING_P12).is_file():
+    raise ImproperlyConfigured(f"REPORT_SIGNING_P12={REPORT_SIGNING_P12!r} is not a file.")
+# A TrueType font (.ttf/.ttc with TrueType outlines) to embed instead of WenQuanYi Micro Hei.
+REPORT_FONT = env_str("REPORT_FONT")
+# The site's address as printed in reports (the QR code); by default the address the request
+# came to.
+SITE_URL = env_str("SITE_URL")
+REPORT_RATE_LIMIT = env_str("REPORT_RATE_LIMIT", "20/m")
+REPORT_VERIFY_RATE_LIMIT = env_str("REPORT_VERIFY_RATE_LIMIT", "30/m")
+REPORT_MAX_UPLOAD_BYTES = env_int("REPORT_MAX_UPLOAD_MB", 20) * 1024 * 1024
 
 # Key used to fingerprint natural persons' identity numbers so they can be matched
 # without being stored in the clear. Defaults to SECRET_KEY; set it separately in production

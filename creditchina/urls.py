@@ -18,6 +18,7 @@ urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("repair/", include("repair.urls")),
     path("", include("intake.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("disclosure.urls")),
     prefix_default_language=False,
 )

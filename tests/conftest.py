@@ -103,3 +103,19 @@ def shipped_rule_sets(transactional_db):
     if not DisclosureRuleSet.objects.exists():
         migration = importlib.import_module("disclosure.migrations.0008_rule_set_citations")
         migration.ship_rule_sets(apps, None)
+
+
+SIGNING_PASSPHRASE = "test-passphrase"
+
+
+@pytest.fixture(scope="session")
+def signing_p12(tmp_path_factory):
+    """A report-signing key for the session: generating RSA keys is slow enough to matter per
+    test. (Production's comes from REPORT_SIGNING_P12.)"""
+    from reports import signing
+
+    path = tmp_path_factory.mktemp("signing") / "test.p12"
+    signing.create_self_signed(
+        path, passphrase=SIGNING_PASSPHRASE, common_name="Credit Disclosure TEST report signing"
+    )
+    return path

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from tests.conftest import SIGNING_PASSPHRASE
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -97,8 +99,9 @@ def run(args, env):
     return subprocess.run([sys.executable, "manage.py", *args], env=env, capture_output=True, text=True)
 
 
-def test_check_deploy_is_clean_with_the_documented_production_environment():
-    result = run(["check", "--deploy", "--fail-level", "WARNING"], production_env())
+def test_check_deploy_is_clean_with_the_documented_production_environment(signing_p12):
+    env = production_env(REPORT_SIGNING_P12=str(signing_p12), REPORT_SIGNING_PASSPHRASE=SIGNING_PASSPHRASE)
+    result = run(["check", "--deploy", "--fail-level", "WARNING"], env)
     assert (result.returncode, result.stdout.strip()) == (
         0,
         "System check identified no issues (0 silenced).",

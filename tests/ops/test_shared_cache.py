@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SIGNING_PASSPHRASE
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -97,6 +99,13 @@ DOCUMENTED = {
     "INTAKE_MAX_UPLOAD_MB": "512",
     "INTAKE_MAX_ERRORS_KEPT": "100000",
     "INTAKE_BULK_FROM": "500",
+    "REPORT_SIGNING_P12": None,  # the session's test key
+    "REPORT_SIGNING_PASSPHRASE": None,
+    "REPORT_RATE_LIMIT": "20/m",
+    "REPORT_VERIFY_RATE_LIMIT": "30/m",
+    "REPORT_MAX_UPLOAD_MB": "20",
+    "REPORT_FONT": None,  # the shipped font
+    "SITE_URL": "https://credit.example.gov.cn",
     "REPAIR_EXTENSION_DAYS": "10",
     "REPAIR_MATERIAL_DAYS": "10",
     "REPAIR_BAR_YEARS": "3",
@@ -146,9 +155,11 @@ print(json.dumps({"statuses": statuses, "backend": type(caches["default"]).__nam
 """
 
 
-def test_the_site_starts_and_serves_with_every_documented_setting(tmp_path):
+def test_the_site_starts_and_serves_with_every_documented_setting(tmp_path, signing_p12):
     env = {k: v for k, v in DOCUMENTED.items() if v is not None}
     env.update(
+        REPORT_SIGNING_P12=str(signing_p12),
+        REPORT_SIGNING_PASSPHRASE=SIGNING_PASSPHRASE,
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         REDIS_URL=redis_url(),
         MEDIA_ROOT=str(tmp_path / "private"),
