@@ -62,7 +62,8 @@ def time_copy(database_url: str) -> dict:
 
 
 def time_snapshot(port: int, key: str, worker_pids: list[int]) -> dict:
-    peak = {pid: rss_kib(pid) for pid in worker_pids}
+    before = {pid: rss_kib(pid) for pid in worker_pids}
+    peak = dict(before)
     stop = threading.Event()
 
     def watch():
@@ -86,7 +87,8 @@ def time_snapshot(port: int, key: str, worker_pids: list[int]) -> dict:
     watcher.join()
     return {
         "rows": lines - 1, "bytes": size, "seconds": round(seconds, 2), "rows_per_s": round((lines - 1) / seconds),
-        "status": response.status, "worker_peak_rss_kib": sorted(peak.values()),
+        "status": response.status, "worker_rss_before_kib": sorted(before.values()),
+        "worker_peak_rss_kib": sorted(peak.values()),
     }  # fmt: skip
 
 
@@ -114,6 +116,9 @@ def main() -> None:
     if not args.database_url or not args.database_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to the PostgreSQL database generate_dataset filled.")
     prewarm(args.database_url)
+    with psycopg.connect(args.database_url) as conn:
+        buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
+    print(f"PostgreSQL shared_buffers = {buffers}" + ("" if buffers == "6GB" else "  (bench/README's runs: 6GB)"))
     key = issue_key(args.database_url)
     copy_result = time_copy(args.database_url)
     print(
@@ -126,7 +131,7 @@ def main() -> None:
         snapshot = time_snapshot(server.port, key, workers)
         print(
             f"snapshot  {snapshot['rows']:>9,} rows in {snapshot['seconds']:6.2f} s  {snapshot['rows_per_s']:>9,}/s"
-            f"  worker peak RSS KiB {snapshot['worker_peak_rss_kib']}"
+            f"  worker RSS KiB before {snapshot['worker_rss_before_kib']} peak {snapshot['worker_peak_rss_kib']}"
         )
         rng = random.Random(1)
         page_paths = [
