@@ -331,7 +331,8 @@ class DatasetGenerator:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "ANALYZE disclosure_entity, disclosure_formername, disclosure_namegram, "
-                    "disclosure_namegramcount, disclosure_creditrecord, disclosure_recordevent, disclosure_publisheddocument"
+                    "disclosure_namegramcount, disclosure_creditrecord, disclosure_recordevent, disclosure_publisheddocument, "
+                    "disclosure_catalogitem, disclosure_department"
                 )
         self.progress(f"done in {time.monotonic() - started:.0f}s")
 
