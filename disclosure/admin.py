@@ -269,7 +269,7 @@ class RecordEventInline(admin.TabularInline):
     model = RecordEvent
     extra = 0
     can_delete = False
-    fields = ["occurred_at", "kind", "actor_label", "reason", "reference", "changes", "effective_on"]
+    fields = ["occurred_at", "kind", "actor_label", "reason", "reference", "changes", "effective_on", "request_id"]
     readonly_fields = fields
     ordering = ["id"]
 
@@ -431,7 +431,7 @@ class CreditRecordAdmin(admin.ModelAdmin):
 class RecordEventAdmin(admin.ModelAdmin):
     list_display = ["id", "occurred_at", "kind", "record", "actor_label", "reference"]
     list_filter = ["kind"]
-    search_fields = ["reference", "record__decision_number"]
+    search_fields = ["reference", "record__decision_number", "request_id"]
     readonly_fields = [f.name for f in RecordEvent._meta.fields]
 
     def get_queryset(self, request):
@@ -512,8 +512,9 @@ class AgencyKeyAdmin(admin.ModelAdmin):
 
 @admin.register(AgencyCall)
 class AgencyCallAdmin(admin.ModelAdmin):
-    list_display = ["at", "agency", "key", "method", "endpoint", "status"]
+    list_display = ["at", "agency", "key", "method", "endpoint", "status", "request_id"]
     list_filter = ["agency", "status"]
+    search_fields = ["request_id"]
     date_hierarchy = "at"
 
     def has_add_permission(self, request):

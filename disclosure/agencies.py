@@ -11,6 +11,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ops.logs import current_request_id
+
 from . import feed
 from .models import Agency, AgencyCall, AgencyKey
 
@@ -72,7 +74,13 @@ def agency_call_log(*, key: AgencyKey, method: str, endpoint: str, status: int) 
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     now = timezone.now()
     AgencyCall.objects.create(
-        agency_id=key.agency_id, key=key, method=method, endpoint=endpoint, status=status, at=now
+        agency_id=key.agency_id,
+        key=key,
+        method=method,
+        endpoint=endpoint,
+        status=status,
+        at=now,
+        request_id=current_request_id(),
     )
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         AgencyKey.objects.filter(pk=key.pk).update(last_used_at=now)

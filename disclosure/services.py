@@ -29,6 +29,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ops.logs import current_request_id
+
 from . import divisions, identity, publication, rules, search, uscc
 from .models import (
     CatalogItem,
@@ -224,6 +226,7 @@ def _write_event(
         effective_on=effective_on or timezone.localdate(),
         feed_type=entry.type,
         document=entry.document,
+        request_id=current_request_id(),
     )
 
 
@@ -231,7 +234,7 @@ def _write_events(*, record_ids, kind, actor, reason="", changes=None, history_o
     """One event per record whose copies' document changed (or per record, with
     ``history_only_too``), for a change that reaches many records at once. The caller holds
     the event-order lock and has bumped the entities."""
-    now, today = timezone.now(), timezone.localdate()
+    now, today, request_id = timezone.now(), timezone.localdate(), current_request_id()
     entries = publication.republish(record_ids, kind=kind)
     events = [
         RecordEvent(
@@ -245,6 +248,7 @@ def _write_events(*, record_ids, kind, actor, reason="", changes=None, history_o
             effective_on=today,
             feed_type=entry.type,
             document=entry.document,
+            request_id=request_id,
         )
         for record_id, entry in entries.items()
         if entry.type or history_only_too
@@ -536,6 +540,7 @@ def records_record_expiries(
     ``expiry_recorded_on`` under row locks that other runs skip.
     """
     on = on or timezone.localdate()
+    request_id = current_request_id()  # a feed request writes what is due before it answers
     written = 0
     batches = 0
     while max_batches is None or batches < max_batches:
@@ -568,6 +573,7 @@ def records_record_expiries(
                     reason="",
                     changes={"disclosure_end": end.isoformat()},
                     feed_type=entries[record_id].type,
+                    request_id=request_id,
                 )
                 for record_id, end in batch
             )

@@ -14,19 +14,22 @@ from django.conf import settings
 
 from .clientip import client_ip
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _WELL_FORMED = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 access_log = logging.getLogger("ops.access")
 
 
 def current_request_id() -> str:
+    """The id of the request being answered, blank outside one (daily jobs, commands). The
+    history rows a request writes carry it (record events, repair steps, agency calls), so a
+    row found in the admin leads to the request's log lines and back."""
     return _request_id.get()
 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record):
-        record.request_id = _request_id.get()
+        record.request_id = _request_id.get() or "-"
         return True
 
 

@@ -11,7 +11,7 @@ from .models import Application, RepairBar, Step
 
 class StepInline(admin.TabularInline):
     model = Step
-    fields = ("at", "kind", "actor_label", "reason", "due_on")
+    fields = ("at", "kind", "actor_label", "reason", "due_on", "request_id")
     readonly_fields = fields
     extra = 0
     can_delete = False

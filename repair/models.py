@@ -198,6 +198,15 @@ class Step(models.Model):
     reason = models.TextField(blank=True)
     due_on = models.DateField(null=True, blank=True)
     due_provisional = models.BooleanField(default=False)
+    request_id = models.CharField(
+        _("request id"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",  # rows written by raw SQL (the dataset generator's COPY) stay valid
+        editable=False,
+        help_text=_("The X-Request-ID of the request that wrote this row; empty for jobs and commands."),
+    )
 
     class Meta:
         ordering = ["at", "id"]

@@ -24,6 +24,7 @@ from disclosure import rules, uscc
 from disclosure import services as disclosure_services
 from disclosure.fold import fold
 from disclosure.models import CreditRecord
+from ops.logs import current_request_id
 
 from . import evidence as evidence_files
 from . import selectors, workdays
@@ -303,6 +304,7 @@ def _write_step(application: Application, *, kind: str, actor, reason: str) -> S
         reason=reason,
         due_on=application.due_on,
         due_provisional=application.due_provisional,
+        request_id=current_request_id(),
     )
 
 
