@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "intake",
+    "notices",
 ]
 
 MIDDLEWARE = [
