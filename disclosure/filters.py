@@ -69,7 +69,7 @@ class RecordListFilter(django_filters.FilterSet):
         model = CreditRecord
         fields = []
 
-    def __init__(self, data=None, queryset=None, *, categories=(), **kwargs):
+    def __init__(self, data=None, queryset=None, *, categories=tuple(Category.values), **kwargs):
         super().__init__(data, queryset, **kwargs)
         departments = Department.objects.filter(
             provided_items__category__in=categories, provided_items__disclosure_attribute="public"
@@ -89,6 +89,18 @@ class RecordListFilter(django_filters.FilterSet):
     @property
     def active(self) -> bool:
         return self.is_bound and any(self.form.cleaned_data.get(name) for name in self.filters)
+
+
+class RecordApiFilter(RecordListFilter):
+    """The API's list of disclosed records: a list's filters, and the category."""
+
+    category = django_filters.ChoiceFilter(
+        label=_("Category"), field_name="catalog_item__category", choices=Category.choices
+    )
+
+    def __init__(self, data=None, queryset=None, **kwargs):
+        kwargs.pop("categories", None)
+        super().__init__(data, queryset, **kwargs)
 
 
 class EntitySearchFilter(django_filters.FilterSet):
