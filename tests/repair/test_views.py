@@ -439,3 +439,30 @@ def test_record_page_says_when_repair_does_not_apply(client, entity, frozen_toda
         in page
     )
     assert "Apply for repair" not in page
+
+
+def test_the_record_page_says_an_application_is_under_way(client, submitted, record):
+    page = client.get(f"/en/records/{record.pk}/").content.decode()
+    assert "An application for this record is under way." in page
+    assert "Apply for repair" not in page
+
+
+def test_each_step_shows_its_own_reason(client, submitted, reviewer, settings):
+    """An approval after a request for material does not show the request as its reason."""
+    from repair.models import Application
+
+    application = submitted.application
+    services.repair_accept(application=application, reviewer=reviewer)
+    services.repair_request_material(application=application, reviewer=reviewer, reason="请补充罚款缴纳凭证。")
+    client.post(
+        "/en/repair/status/", {"number": application.number, "query_code": submitted.query_code}
+    )
+    asked = client.get(f"/en/repair/status/{application.number}/").content.decode()
+    assert "Reason given: 请补充罚款缴纳凭证。" in asked
+    services.repair_supply_material(application=Application.objects.get(), files=[pdf()], note="")
+    services.repair_approve(application=Application.objects.get(), reviewer=reviewer)
+    approved = Application.objects.get()
+    assert approved.reason == ""
+    page = client.get(f"/en/repair/status/{application.number}/").content.decode()
+    assert "Reason given" not in page
+    assert [s.reason for s in approved.steps.all()] == ["", "", "请补充罚款缴纳凭证。", "", ""]
