@@ -2,9 +2,9 @@ import datetime as dt
 import io
 
 import pytest
-from django.utils import timezone
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 
 from disclosure import divisions, uscc
 from disclosure.demo.names import CITIES, DISTRICTS
