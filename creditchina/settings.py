@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "csp",
     "intake",
     "reports",
+    "notices",
 ]
 
 MIDDLEWARE = [

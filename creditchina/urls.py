@@ -3,12 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from disclosure.api import errors as api_errors
-from disclosure.views import robots_txt
+from disclosure.views import favicon, robots_txt
 from ops.views import healthz, readyz
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("robots.txt", robots_txt),
+    path("favicon.ico", favicon),
     path("healthz", healthz),
     path("readyz", readyz),
     path("api/v1/intake/", include("intake.api_urls")),
@@ -19,6 +20,7 @@ urlpatterns += i18n_patterns(
     path("repair/", include("repair.urls")),
     path("", include("intake.urls")),
     path("reports/", include("reports.urls")),
+    path("", include("notices.urls")),
     path("", include("disclosure.urls")),
     prefix_default_language=False,
 )

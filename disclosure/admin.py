@@ -3,12 +3,13 @@ inside its business scope; superusers see everything. Writes go through the serv
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import agencies, search, selectors, services
@@ -24,6 +25,7 @@ from .models import (
     Entity,
     FormerName,
     RecordEvent,
+    RecordStatus,
 )
 from .rules import Severity
 
@@ -199,9 +201,10 @@ class EntityForm(forms.ModelForm):
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
     form = EntityForm
-    list_display = ["name", "public_identifier", "kind", "region"]
+    list_display = ["name", "identifier", "kind", "region"]
     list_filter = ["kind", "province_code"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "search_name"]
+    ordering = ["name"]
     readonly_fields = [
         "registration_authority",
         "entity_type",
@@ -210,6 +213,10 @@ class EntityAdmin(admin.ModelAdmin):
         "id_number_masked",
     ]
     inlines = [FormerNameInline]
+
+    @admin.display(description=_("code or identity number"), ordering="code")
+    def identifier(self, entity):
+        return entity.public_identifier
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -265,13 +272,63 @@ class AddEntityForm(EntityForm):
         return cleaned
 
 
+# Fields whose history holds an id: shown by what the id names.
+_REFERENCED = {"entity": Entity, "catalog_item": CatalogItem, "department": Department, "rule_set": DisclosureRuleSet}
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(CreditRecord._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
+def _value_label(name: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if name in _REFERENCED and isinstance(value, int):
+        found = _REFERENCED[name].objects.filter(pk=value).first()
+        return str(found) if found else f"#{value}"
+    if name == "status":
+        return str(dict(RecordStatus.choices).get(value, value))
+    if name == "severity":
+        return str(dict(Severity.choices).get(value, value))
+    return str(value)
+
+
+def readable_changes(event: RecordEvent):
+    """An event's ``changes`` as a table of fields, before and after: ``[before, after]``
+    pairs for a change, a single value for what a new record or an expiry set."""
+    if not event.changes:
+        return "—"
+    rows = []
+    for name, value in event.changes.items():
+        if isinstance(value, list) and len(value) == 2:
+            before, after = value
+        else:
+            before, after = None, value
+        rows.append((_field_label(name), _value_label(name, before), _value_label(name, after)))
+    return format_html(
+        '<table class="history-changes"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
+        '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
+        _("field"),
+        _("before"),
+        _("after"),
+        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+    )
+
+
 class RecordEventInline(admin.TabularInline):
     model = RecordEvent
     extra = 0
     can_delete = False
-    fields = ["occurred_at", "kind", "actor_label", "reason", "reference", "changes", "effective_on", "request_id"]
+    fields = ["occurred_at", "kind", "actor_label", "reason", "reference", "what_changed", "effective_on", "request_id"]
     readonly_fields = fields
     ordering = ["id"]
+
+    @admin.display(description=_("what changed"))
+    def what_changed(self, event):
+        return readable_changes(event)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -344,8 +401,10 @@ class CreditRecordAdmin(admin.ModelAdmin):
     list_filter = ["status", "catalog_item__category", "severity", "department"]
     search_fields = ["decision_number", "entity__name", "entity__code"]
     date_hierarchy = "decision_date"
-    raw_id_fields = ["entity"]
+    # Clerks find the entity by its code or its name as they type (EntityAdmin.search_fields).
+    autocomplete_fields = ["entity"]
     list_select_related = ["entity", "catalog_item", "department"]
+    ordering = ["-decision_date", "-id"]
     readonly_fields = [
         *services.COMPUTED_FIELDS,
         "status",
@@ -361,6 +420,14 @@ class CreditRecordAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "department"] if obj else fields
+
+    def get_changeform_initial_data(self, request):
+        """A clerk who acts for one department starts with it chosen."""
+        initial = super().get_changeform_initial_data(request)
+        departments = list(Department.objects.filter(staff=request.user).values_list("pk", flat=True)[:2])
+        if len(departments) == 1:
+            initial.setdefault("department", departments[0])
+        return initial
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         user = request.user
@@ -429,10 +496,20 @@ class CreditRecordAdmin(admin.ModelAdmin):
 
 @admin.register(RecordEvent)
 class RecordEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "occurred_at", "kind", "record", "actor_label", "reference"]
+    list_display = ["id", "occurred_at", "kind", "record_label", "actor_label", "reference"]
     list_filter = ["kind"]
     search_fields = ["reference", "record__decision_number", "request_id"]
-    readonly_fields = [f.name for f in RecordEvent._meta.fields]
+    ordering = ["-id"]
+    fields = ["record_label", "kind", "occurred_at", "effective_on", "actor_label", "reason", "reference", "what_changed", "request_id"]
+    readonly_fields = fields
+
+    @admin.display(description=_("credit record"), ordering="record_id")
+    def record_label(self, event):
+        return str(event.record)
+
+    @admin.display(description=_("what changed"))
+    def what_changed(self, event):
+        return readable_changes(event)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("record__entity")

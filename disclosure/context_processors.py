@@ -20,6 +20,28 @@ def in_language(path: str, code: str) -> str:
     return path if code == settings.LANGUAGE_CODE else f"/{code}{path}"
 
 
+# The main navigation's sections, by the first part of the path (without the language prefix).
+SECTIONS = {
+    "": "home",
+    "search": "home",
+    "entities": "home",
+    "persons": "home",
+    "records": "browse",
+    "browse": "browse",
+    "lists": "browse",
+    "repair": "repair",
+    "notices": "notices",
+    "policies": "notices",
+    "help": "help",
+}
+
+
+def section_of(path: str) -> str:
+    path = in_language(path, settings.LANGUAGE_CODE)
+    first = path.strip("/").split("/", 1)[0]
+    return SECTIONS.get(first, "")
+
+
 def languages(request):
     """The same page in each language, for the switch and for <link rel="alternate">. Plain
     links: they work without JavaScript, and pages carry no per-visitor token, so a rendered
@@ -27,6 +49,7 @@ def languages(request):
     current = get_language()
     path = request.get_full_path()
     return {
+        "nav_section": section_of(request.path_info),
         "language_links": [
             {"code": code, "label": label, "url": in_language(path, code), "current": code == current}
             for code, label in LANGUAGE_LABELS.items()

@@ -17,7 +17,6 @@ from .models import (
     Agency,
     CatalogItem,
     CreditRecord,
-    Department,
     Entity,
     EntityKind,
     RecordEvent,
@@ -146,44 +145,55 @@ def record_version(record: CreditRecord, *, on: dt.date | None = None) -> tuple[
     return hashlib.sha256(token.encode()).hexdigest()[:32], max(record.updated_at, _start_of(on))
 
 
-def list_entries(slug: str, *, province: str = "", department: str = "") -> QuerySet[CreditRecord]:
-    records = (
+# Every category has a page of its own, browsable without typing: URL slug -> category.
+CATEGORY_PAGES = {
+    "licences": Category.ADMINISTRATIVE_LICENCE,
+    "penalties": Category.ADMINISTRATIVE_PENALTY,
+    "red-lists": Category.RED_LIST,
+    "serious-dishonesty": Category.SERIOUS_DISHONESTY,
+    "key-attention": Category.KEY_ATTENTION,
+    "abnormal-operation": Category.ABNORMAL_OPERATION,
+    "commitments": Category.CREDIT_COMMITMENT,
+    "judgment-debtors": Category.DISHONEST_JUDGMENT_DEBTOR,
+}
+CATEGORY_SLUGS = {category: slug for slug, category in CATEGORY_PAGES.items()}
+
+
+def list_entries(categories) -> QuerySet[CreditRecord]:
+    """The records disclosed today in ``categories``, newest first: a list's or a category
+    page's entries, before its filters."""
+    return (
         CreditRecord.objects.disclosed()
-        .filter(catalog_item__category__in=PUBLIC_LISTS[slug])
+        .filter(catalog_item__category__in=categories)
         .select_related("entity", "catalog_item", "department")
         .order_by("-decision_date", "-id")
     )
-    if province:
-        records = records.filter(entity__province_code=province)
-    if department:
-        records = records.filter(department__code=department)
-    return records
-
-
-def list_departments(slug: str) -> QuerySet[Department]:
-    return Department.objects.filter(
-        provided_items__category__in=PUBLIC_LISTS[slug], provided_items__disclosure_attribute="public"
-    ).distinct()
 
 
 def site_counts() -> dict:
     """Counts for the home page, cached for ten minutes (counting millions of rows on every
     visit would make the home page the slowest page of the site)."""
     today = timezone.localdate()
-    key = f"site-counts:{today.isoformat()}"
+    key = f"site-counts:v2:{today.isoformat()}"
     counts = cache.get(key)
     if counts is None:
+        disclosed = CreditRecord.objects.disclosed(on=today)
         by_category = dict(
-            CreditRecord.objects.disclosed(on=today)
-            .values_list("catalog_item__category")
-            .annotate(n=Count("id"))
-            .order_by()
+            disclosed.values_list("catalog_item__category").annotate(n=Count("id")).order_by()
+        )
+        # The example on the home page is an entity the site really publishes something about.
+        example = (
+            disclosed.filter(entity__code__isnull=False, catalog_item__category=Category.ADMINISTRATIVE_PENALTY)
+            .order_by("id")
+            .values_list("entity__code", flat=True)
+            .first()
         )
         counts = {
-            "entities": Entity.objects.count(),
+            "entities": disclosed.values("entity_id").distinct().count(),
             "records": sum(by_category.values()),
             "by_category": [(c, by_category.get(c, 0)) for c in Category.values],
             "catalog_items": CatalogItem.objects.filter(disclosure_attribute="public").count(),
+            "example_code": example or "",
         }
         cache.set(key, counts, 600)
     return counts
@@ -217,3 +227,31 @@ def agencies_late(*, days: int, now: dt.datetime | None = None) -> list[AgencyLa
     lags = [agency_lag(agency) for agency in Agency.objects.filter(active=True)]
     late = [lag for lag in lags if lag.behind_since and now - lag.behind_since > dt.timedelta(days=days)]
     return sorted(late, key=lambda lag: (lag.behind_since, lag.agency.code))
+
+
+@dataclass
+class RecordSummary:
+    """What a search result says about an entity's records today."""
+
+    total: int = 0
+    on_serious_dishonesty_list: bool = False
+
+
+def record_summaries(entity_ids: list[int]) -> dict[int, RecordSummary]:
+    """Disclosed record counts per entity, in one query for a page of results."""
+    summaries = {pk: RecordSummary() for pk in entity_ids}
+    if not entity_ids:
+        return summaries
+    rows = (
+        CreditRecord.objects.disclosed()
+        .filter(entity_id__in=entity_ids)
+        .values_list("entity_id", "catalog_item__category")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for entity_id, category, count in rows:
+        summary = summaries[entity_id]
+        summary.total += count
+        if category in PUBLIC_LISTS["serious-dishonesty"]:
+            summary.on_serious_dishonesty_list = True
+    return summaries

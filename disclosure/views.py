@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import re
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -19,8 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from django_ratelimit.decorators import ratelimit
 
+from notices.models import Notice
+
 from . import identity, search, selectors, uscc
-from .forms import ListFilterForm, SearchForm
+from .api.agency import csv_cell
+from .filters import EntitySearchFilter, RecordListFilter
+from .forms import SearchForm
 from .models import CreditRecord, Entity, EntityKind
 from .rules import Category
 
@@ -46,11 +51,19 @@ def _conditional(request, render_page, *, etag: str, last_modified):
 @require_safe
 def home(request):
     counts = selectors.site_counts()
-    by_category = [(Category(code).label, count) for code, count in counts["by_category"]]
+    by_category = [
+        (Category(code).label, count, selectors.CATEGORY_SLUGS[code]) for code, count in counts["by_category"]
+    ]
     return render(
         request,
         "disclosure/home.html",
-        {"form": SearchForm(), "counts": counts, "by_category": by_category, "lists": _lists()},
+        {
+            "form": SearchForm(),
+            "counts": counts,
+            "by_category": by_category,
+            "lists": _lists(),
+            "notices": Notice.objects.published()[:5],
+        },
     )
 
 
@@ -66,11 +79,21 @@ def _lists():
 @ratelimit(key="ip", rate=SEARCH_RATE, block=True)
 def search_view(request):
     form = SearchForm(request.GET or None)
-    context = {"form": form, "page": None, "code_error": None, "message": None}
+    filterset = EntitySearchFilter(request.GET or None, queryset=Entity.objects.none())
+    context = {
+        "form": form,
+        "filter_form": filterset.form,
+        "page": None,
+        "code_error": None,
+        "message": None,
+        "did_you_mean": None,
+    }
     if not request.GET:
         return render(request, "disclosure/search.html", context)
-    if not form.is_valid():
-        context["message"] = " ".join(form.errors.get("q", [])) or _("Check the filters.")
+    if not (form.is_valid() and filterset.is_valid()):
+        # One behaviour for every page: a parameter the site cannot read is a 400 that says
+        # which and why, and lists nothing.
+        context["errors"] = _form_errors(form, filterset.form)
         return render(request, "disclosure/search.html", context, status=400)
     q = form.cleaned_data["q"]
     if not q:
@@ -78,37 +101,81 @@ def search_view(request):
         return render(request, "disclosure/search.html", context)
 
     normalized = uscc.normalize(q)
-    if len(normalized) == 18:
+    if len(normalized) == 18 and normalized[:17].isdigit():
         try:
             number = identity.validate(normalized)
         except ValidationError:
             number = None
         if number:
+            # A resident identity number: never a code, never a name.
             person = selectors.person_by_identity_number(number)
             if person:
                 return redirect("disclosure:person", pk=person.pk)
+            context["message"] = _(
+                "No natural person with this identity number is published here. Only natural persons "
+                "in key professions with a disclosed record are."
+            )
+            return render(request, "disclosure/search.html", context)
     if uscc.looks_like_code(q):
         try:
             code = uscc.validate(q)
         except ValidationError as exc:
             context["code_error"] = exc.messages[0]
+            context["did_you_mean"] = _corrected_code(normalized)
         else:
             entity = selectors.entity_by_code(code)
             if entity:
                 return redirect("disclosure:entity", code=entity.code)
-            context["message"] = _("No entity with the code %(code)s is published here.") % {"code": code}
+            context["message"] = _(
+                "No entity with the code %(code)s is published here. Check the code against the "
+                "business licence, or search by the entity's name."
+            ) % {"code": code}
+            return render(request, "disclosure/search.html", context)
 
+    data = filterset.form.cleaned_data
     filters = search.Filters(
-        kind=form.cleaned_data["kind"],
-        province=form.cleaned_data["province"],
-        category=form.cleaned_data["category"],
+        kind=data.get("kind") or "", province=data.get("province") or "", category=data.get("category") or ""
     )
-    context["page"] = search.search(q, page=form.cleaned_data["page"], filters=filters)
+    page = search.search(q, page=form.cleaned_data["page"], filters=filters)
+    if page.total and form.cleaned_data["page"] > page.pages:
+        context["errors"] = [
+            _("There is no page %(page)d: the results have %(pages)d pages.")
+            % {"page": form.cleaned_data["page"], "pages": page.pages}
+        ]
+        return render(request, "disclosure/search.html", context, status=400)
+    context["page"] = page
+    context["summaries"] = selectors.record_summaries([hit.entity.pk for hit in page.hits])
     context["filters_active"] = bool(filters)
     query = request.GET.copy()
     query.pop("page", None)
     context["querystring"] = query.urlencode()
     return render(request, "disclosure/search.html", context)
+
+
+def _form_errors(*forms) -> list[str]:
+    """Every error of ``forms`` as "Label: message", for the summary above a form."""
+    from .templatetags.disclosure_tags import colon
+
+    found = []
+    for form in forms:
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            found.extend(f"{label}{colon()}{error}" if label else str(error) for error in errors)
+    return found
+
+
+def _corrected_code(normalized: str) -> str | None:
+    """The code with its check character put right, when an entity has it: people mistype the
+    last character more than any other."""
+    if len(normalized) != uscc.LENGTH or not CODE_CHARACTERS.fullmatch(normalized):
+        return None
+    try:
+        corrected = normalized[:17] + uscc.check_character(normalized[:17])
+    except (KeyError, ValueError):
+        return None
+    if corrected == normalized:
+        return None
+    return corrected if selectors.entity_by_code(corrected) else None
 
 
 PAGE_CACHE_SECONDS = 600
@@ -181,30 +248,149 @@ def record_detail(request, pk):
     )
 
 
+PER_PAGE = 20
+CSV_COLUMNS = [
+    ("entity", "entity__name"),
+    ("identifier", None),
+    ("kind_of_record", None),
+    ("category", None),
+    ("department", None),
+    ("decision_number", "decision_number"),
+    ("decision_date", "decision_date"),
+    ("disclosed_until", "disclosure_end"),
+    ("url", None),
+]
+
+
+def _list_page(request, *, slug, title, categories, kind):
+    """A public list or a category page: filters, numbered pages, CSV export."""
+    filterset = RecordListFilter(request.GET or None, queryset=selectors.list_entries(categories), categories=categories)
+    context = {
+        "filterset": filterset,
+        "form": filterset.form,
+        "title": title,
+        "slug": slug,
+        "kind": kind,
+        "page": None,
+        "errors": [],
+    }
+    query = request.GET.copy()
+    query.pop("page", None)
+    context["querystring"] = query.urlencode()
+    if filterset.is_bound and not filterset.is_valid():
+        context["errors"] = _form_errors(filterset.form)
+        return render(request, "disclosure/list.html", context, status=400)
+    paginator = Paginator(filterset.qs, PER_PAGE)
+    try:
+        context["page"] = paginator.page(request.GET.get("page") or 1)
+    except PageNotAnInteger:
+        context["errors"] = [_("The page number must be a whole number.")]
+    except EmptyPage:
+        context["errors"] = [
+            _("There is no page %(page)s: the list has %(pages)d pages.")
+            % {"page": request.GET.get("page"), "pages": paginator.num_pages}
+        ]
+    status = 400 if context["errors"] else 200
+    return render(request, "disclosure/list.html", context, status=status)
+
+
+def _list_csv(request, *, slug, categories):
+    filterset = RecordListFilter(request.GET or None, queryset=selectors.list_entries(categories), categories=categories)
+    if filterset.is_bound and not filterset.is_valid():
+        return HttpResponse(
+            "\n".join(_form_errors(filterset.form)) + "\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+    base = request.build_absolute_uri("/")[:-1]
+
+    def rows():
+        writer = csv.writer(_Echo())
+        # A byte order mark: spreadsheet programs then read the file as UTF-8.
+        yield "\ufeff" + writer.writerow([name for name, _field in CSV_COLUMNS])
+        for record in filterset.qs.iterator(chunk_size=2000):
+            values = [
+                record.entity.name,
+                record.entity.public_identifier,
+                record.catalog_item.name,
+                record.catalog_item.category,
+                record.department.name,
+                record.decision_number,
+                record.decision_date.isoformat(),
+                record.disclosure_end.isoformat(),
+                base + f"/records/{record.pk}/",
+            ]
+            yield writer.writerow([csv_cell(value) for value in values])
+
+    today = timezone.localdate().isoformat()
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slug}-{today}.csv"'
+    patch_cache_control(response, no_cache=True)
+    return response
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _public_list(slug):
+    if slug not in selectors.PUBLIC_LISTS:
+        raise Http404
+    return dict(_lists())[slug], selectors.PUBLIC_LISTS[slug]
+
+
+def _category(slug):
+    if slug not in selectors.CATEGORY_PAGES:
+        raise Http404
+    category = selectors.CATEGORY_PAGES[slug]
+    return Category(category).label, (category,)
+
+
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def list_view(request, slug):
-    if slug not in selectors.PUBLIC_LISTS:
-        raise Http404
-    departments = list(selectors.list_departments(slug))
-    form = ListFilterForm(request.GET or None, departments=departments)
-    province = department = ""
-    page_number = 1
-    if form.is_valid():
-        province = form.cleaned_data["province"]
-        department = form.cleaned_data["department"]
-        page_number = form.cleaned_data["page"] or 1
-    entries = selectors.list_entries(slug, province=province, department=department)
-    page = Paginator(entries, 20).get_page(page_number)
-    query = request.GET.copy()
-    query.pop("page", None)
-    title = dict(_lists())[slug]
-    return render(
-        request,
-        "disclosure/list.html",
-        {"form": form, "page": page, "title": title, "slug": slug, "querystring": query.urlencode()},
-        status=200 if form.is_valid() or not request.GET else 400,
-    )
+    title, categories = _public_list(slug)
+    return _list_page(request, slug=slug, title=title, categories=categories, kind="list")
+
+
+@require_safe
+@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+def list_csv(request, slug):
+    _title, categories = _public_list(slug)
+    return _list_csv(request, slug=slug, categories=categories)
+
+
+@require_safe
+@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+def category_view(request, slug):
+    title, categories = _category(slug)
+    return _list_page(request, slug=slug, title=title, categories=categories, kind="category")
+
+
+@require_safe
+@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+def category_csv(request, slug):
+    _title, categories = _category(slug)
+    return _list_csv(request, slug=slug, categories=categories)
+
+
+@require_safe
+def browse(request):
+    """Every category and list, with today's counts: browsing without typing."""
+    counts = selectors.site_counts()
+    categories = [
+        (Category(code).label, count, selectors.CATEGORY_SLUGS[code]) for code, count in counts["by_category"]
+    ]
+    return render(request, "disclosure/browse.html", {"categories": categories, "lists": _lists(), "counts": counts})
+
+
+FAVICON = settings.BASE_DIR / "static" / "favicon.ico"
+
+
+@require_safe
+def favicon(request):
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
 
 
 @require_safe

@@ -3,6 +3,8 @@ transition function."""
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -11,10 +13,32 @@ from .models import Application, RepairBar, Step
 
 class StepInline(admin.TabularInline):
     model = Step
-    fields = ("at", "kind", "actor_label", "reason", "due_on", "request_id")
+    fields = ("step_at", "step_kind", "step_by", "step_reason", "step_due", "request_id")
     readonly_fields = fields
     extra = 0
     can_delete = False
+    ordering = ("at", "id")
+
+    # Step's fields carry no verbose names (and changing them is a migration): labelled here.
+    @admin.display(description=_("time"))
+    def step_at(self, step):
+        return date_format(timezone.localtime(step.at), "Y-m-d H:i")
+
+    @admin.display(description=_("step"))
+    def step_kind(self, step):
+        return step.get_kind_display()
+
+    @admin.display(description=_("by"))
+    def step_by(self, step):
+        return step.actor_label if step.actor_id else _("applicant")
+
+    @admin.display(description=_("reason"))
+    def step_reason(self, step):
+        return step.reason or "—"
+
+    @admin.display(description=_("next step due"))
+    def step_due(self, step):
+        return step.due_on or "—"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -24,6 +48,7 @@ class StepInline(admin.TabularInline):
 class ApplicationAdmin(admin.ModelAdmin):
     list_display = ("number", "entity", "department", "status", "due_on", "submitted_at", "review_link")
     list_filter = ("status", "department")
+    ordering = ("-submitted_at",)
     search_fields = ("number", "entity__name", "entity__code")
     readonly_fields = [f.name for f in Application._meta.fields if f.name != "query_code_digest"]
     exclude = ("query_code_digest",)

@@ -115,6 +115,8 @@ def _move_back(application: Application, working_days: int) -> None:
             step.at = timezone.now()
     Step.objects.bulk_update(steps, ["at"])
     application.submitted_at = steps[0].at
+    # The number carries the day the application came in, as a real one does.
+    application.number = f"XF{timezone.localtime(application.submitted_at):%Y%m%d}{application.number[10:]}"
     if application.clock_from is not None:
         application.clock_from = timezone.localtime(steps[-1].at).date()
         deadline = workdays.add_working_days(application.clock_from, application.clock_days)

@@ -75,6 +75,15 @@ class ApplicationForm(RepairForm):
         required=False,
     )
 
+    # Not required by the form (the service says what is missing, in the domain's words), but
+    # required all the same: marked so.
+    SHOWN_REQUIRED = ("fulfilment_files", "representation_files", "signatory", "commitment_confirmed")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.SHOWN_REQUIRED:
+            self.fields[name].shown_required = True
+
     def clean_phone(self):
         phone = re.sub(r"[\s()]", "", self.cleaned_data["phone"])
         if not PHONE.match(phone):
@@ -118,3 +127,5 @@ class ReasonForm(RepairForm):
     reason = forms.CharField(
         label=_("Reason"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
+    # Set by the confirmation page of the steps that decide or change what the public sees.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -432,8 +432,9 @@ def _transition(*, application: Application, action: str, actor, reason: str = "
         today = timezone.localdate()
         _check_deadline(action, locked, today)
         locked.status = spec.to_status
-        if reason:
-            locked.reason = reason
+        # The application's reason is its latest step's: an approval after a request for
+        # material must not show the applicant that request as its reason.
+        locked.reason = reason
         _apply(action, locked, actor=actor, reason=reason, today=today)
         locked.save(
             update_fields=[

@@ -24,6 +24,8 @@ from disclosure.models import CreditRecord
 from . import selectors, services
 from .forms import ApplicationForm, MaterialForm, ReasonForm, StatusForm, WithdrawForm
 from .models import ApplicationStatus, Evidence
+from .pending import FIELDS as FILE_FIELDS
+from .pending import PendingFiles
 
 SESSION_KEY = "repair_access"
 SUBMITTED_KEY = "repair_submitted"
@@ -81,19 +83,28 @@ def apply(request, record_id):
         )
     commitment = services.commitment_text(record=record)
     form = ApplicationForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            submission = services.repair_submit(record=record, **data)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            number = submission.application.number
-            _grant(request, number)
-            request.session[SUBMITTED_KEY] = {"number": number, "query_code": submission.query_code}
-            return redirect("repair:submitted")
+    pending = PendingFiles(request, record.pk)
+    if request.method == "POST":
+        pending.keep_only(request.POST.getlist("keep_file"))
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            for field in FILE_FIELDS:
+                data[field] = data[field] + pending.files(field)
+            try:
+                submission = services.repair_submit(record=record, **data)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                pending.clear()
+                number = submission.application.number
+                _grant(request, number)
+                request.session[SUBMITTED_KEY] = {"number": number, "query_code": submission.query_code}
+                return redirect("repair:submitted")
+        for field in FILE_FIELDS:
+            pending.stash(field, request.FILES.getlist(field))
     status = 400 if request.method == "POST" else 200
-    context.update(form=form, commitment=commitment, limits=_limits())
+    kept = {field: pending.for_field(field) for field in FILE_FIELDS}
+    context.update(form=form, commitment=commitment, limits=_limits(), kept=kept)
     return render(request, "repair/apply.html", context, status=status)
 
 
@@ -270,17 +281,32 @@ def review_queue(request):
     )
 
 
+# Steps that decide the application, or take a record out of public view or put it back:
+# the reviewer confirms them on a second page.
+CONFIRM = {"refuse", "approve", "reject", "revoke_approval"}
+
+
+def _review_page(request, application, *, form=None, status=200):
+    return render(
+        request,
+        "repair/review_detail.html",
+        {
+            "application": application,
+            "form": form or ReasonForm(),
+            "actions": services.actions_for(application),
+            "record_public": CreditRecord.objects.disclosed().filter(pk=application.record_id).exists(),
+        },
+        status=status,
+    )
+
+
 @staff_member_required
 @require_safe
 def review_detail(request, number):
     application = selectors.application_for_review(user=request.user, number=number)
     if application is None:
         raise Http404
-    return render(
-        request,
-        "repair/review_detail.html",
-        {"application": application, "form": ReasonForm(), "actions": services.actions_for(application)},
-    )
+    return _review_page(request, application)
 
 
 @staff_member_required
@@ -292,15 +318,40 @@ def review_act(request, number, action):
     if application is None:
         raise Http404
     form = ReasonForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        return _review_page(request, application, form=form, status=400)
+    reason = form.cleaned_data["reason"]
+    if action in CONFIRM and not form.cleaned_data["confirmed"]:
+        if services.TRANSITIONS[action].reason_required and not reason.strip():
+            form.add_error("reason", _("Give a reason: the applicant is told why."))
+            return _review_page(request, application, form=form, status=400)
+        return render(
+            request,
+            "repair/review_confirm.html",
+            {"application": application, "action": action, "reason": reason, "label": ACTION_LABELS[action]},
+        )
     service, done = ACTIONS[action]
     kwargs = {"application": application, "reviewer": request.user}
     if action != "accept":
-        kwargs["reason"] = form.cleaned_data.get("reason", "")
+        kwargs["reason"] = reason
     try:
         service(**kwargs)
     except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            _add_errors(form, exc)
+            return _review_page(request, application, form=form, status=400)
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, done)
     return redirect("repair:review_detail", number=number)
+
+
+ACTION_LABELS = {
+    "accept": gettext_lazy("Accept"),
+    "refuse": gettext_lazy("Refuse to accept"),
+    "request_material": gettext_lazy("Ask for more material"),
+    "extend": gettext_lazy("Extend the time limit"),
+    "approve": gettext_lazy("Approve and withdraw the record"),
+    "reject": gettext_lazy("Reject"),
+    "revoke_approval": gettext_lazy("Revoke the approval (material false)"),
+}

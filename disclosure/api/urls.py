@@ -16,6 +16,7 @@ urlpatterns = [
     path("entities/", views.entity_search, name="entity-search"),
     path("entities/<str:code>/", views.entity_detail, name="entity"),
     path("entities/<str:code>/records/", views.entity_records, name="entity-records"),
+    path("records/", views.RecordList.as_view(), name="records"),
     path("records/<int:pk>/", views.record_detail, name="record"),
     path("agency/", agency.Whoami.as_view(), name="agency"),
     path("changes/", agency.Changes.as_view(), name="changes"),

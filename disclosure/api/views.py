@@ -4,14 +4,18 @@ like them. No key needed."""
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
 from disclosure import divisions, search, selectors, uscc
+from disclosure.filters import EntitySearchFilter, RecordApiFilter
 from disclosure.models import CreditRecord, Entity, EntityKind
 from disclosure.rules import Category
 from ops.clientip import client_ip
@@ -44,14 +48,19 @@ def _entity_or_404(code: str):
     return get_object_or_404(Entity.objects, code=canonical)
 
 
-class SearchQuery(serializers.Serializer):
+class SearchParams(serializers.Serializer):
     q = serializers.CharField(
         max_length=100, help_text="A name fragment of any length (1 character or more)."
     )
+    page = serializers.IntegerField(min_value=1, required=False, default=1)
+
+
+class SearchQuery(SearchParams):
+    """The parameters as documented; the filters are validated by ``EntitySearchFilter``."""
+
     kind = serializers.ChoiceField(choices=EntityKind.choices, required=False)
     province = serializers.ChoiceField(choices=[], required=False, help_text="Two-digit province code.")
     category = serializers.ChoiceField(choices=Category.choices, required=False)
-    page = serializers.IntegerField(min_value=1, required=False, default=1)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,11 +84,15 @@ class SearchPage(serializers.Serializer):
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def entity_search(request):
-    params = SearchQuery(data=request.query_params)
+    params = SearchParams(data=request.query_params)
     params.is_valid(raise_exception=True)
     data = params.validated_data
+    filterset = EntitySearchFilter(request.query_params, queryset=Entity.objects.none())
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    chosen = filterset.form.cleaned_data
     filters = search.Filters(
-        kind=data.get("kind", ""), province=data.get("province", ""), category=data.get("category", "")
+        kind=chosen.get("kind") or "", province=chosen.get("province") or "", category=chosen.get("category") or ""
     )
     page = search.search(data["q"], page=data["page"], filters=filters)
     return Response(
@@ -124,3 +137,25 @@ def record_detail(request, pk):
     except selectors.RecordGone:
         return gone()
     return Response(RecordSerializer(record).data)
+
+
+class RecordPages(PageNumberPagination):
+    page_size = 50
+
+
+class RecordList(ListAPIView):
+    """The records disclosed today, newest first, filtered like the site's lists: by the
+    entity's name or code, region, department, kind of record, category and decision date."""
+
+    serializer_class = RecordSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RecordApiFilter
+    pagination_class = RecordPages
+    throttle_classes = [PublicThrottle]
+
+    def get_queryset(self):
+        return selectors.list_entries(Category.values)
+
+    @extend_schema(summary="The records disclosed today, filtered")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -216,7 +216,7 @@ SHARED_ONLY = {"penalty-shared": DisclosureAttribute.SHARED}
 WORDING = {
     "penalty-simple": [
         ("未在经营场所醒目位置悬挂营业执照。", "《市场主体登记管理条例》第三十六条", "警告", None),
-        ("销售商品未明码标价。", "《中华人民共和国价格法》第十三条", "罚款人民币五百元", (200, 1000)),
+        ("销售商品未明码标价。", "《中华人民共和国价格法》第十三条", "罚款", (200, 1000)),
     ],
     "penalty-market": [
         (

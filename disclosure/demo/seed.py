@@ -281,8 +281,8 @@ class DemoSeeder:
             decided = self.as_of - dt.timedelta(days=int(rng.triangular(0, horizon, 120)))
         amount = None
         if amount_range:
+            # The amount is a field of its own, shown beside the outcome's words.
             amount = Decimal(rng.randrange(amount_range[0], amount_range[1], 100))
-            outcome = f"{outcome}人民币{amount:,.0f}元"
         fields = {}
         if item.category in VALIDITY_CATEGORIES:
             years = {"licence-general": 5, "licence-food": 5, "licence-construction": 5}.get(item.code, 2)

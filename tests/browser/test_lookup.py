@@ -90,17 +90,21 @@ def test_two_character_name_search_open_entity_switch_language_open_record(page,
     screenshot(page, "record-en")
 
     # The choice sticks: links stay in English.
-    page.get_by_role("link", name="Home").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
     page.wait_for_url("**/en/")
     assert page.locator("h1").inner_text() == "Look up public credit information"
 
 
 def test_a_broken_code_explains_itself(page, published, screenshot):
     page.goto(page.base_url + "/search/?q=91110000600037341M")
+    # No space after a full-width colon; the code that exists is offered.
     assert page.get_by_role("alert").inner_text() == (
-        "这不是有效的统一社会信用代码： 第18位校验码应为“L”，而不是“M”。\n已改为按名称搜索。"
+        "这不是有效的统一社会信用代码：第18位校验码应为“L”，而不是“M”。\n\n"
+        "您要查询的是不是91110000600037341L？\n\n已改为按名称搜索。"
     )
     screenshot(page, "search-bad-code")
+    page.get_by_role("link", name="91110000600037341L").click()
+    page.wait_for_url("**/entities/91110000600037341L/")
 
 
 def test_phone_width_and_no_javascript(browser, live_server, published, screenshot, settings):

@@ -98,6 +98,10 @@ def test_apply_review_approve_and_the_record_is_gone(
     reviewer.get_by_role("button", name="受理", exact=True).click()
     assert reviewer.locator("#application-status").inner_text() == "已受理，审核中"
     reviewer.get_by_role("button", name="通过并撤下该信息").click()
+    # Taking a record out of public view is confirmed on a page of its own.
+    assert reviewer.locator("h1").inner_text() == "确认：通过并撤下该信息"
+    screenshot(reviewer, "repair-confirm")
+    reviewer.get_by_role("button", name="确定：通过并撤下该信息").click()
     assert reviewer.locator(".messages li").inner_text() == "已通过：该信息已停止公示。"
     assert reviewer.locator("#application-status").inner_text() == "已通过：信息已撤下"
     screenshot(reviewer, "repair-review")

@@ -165,3 +165,25 @@ def test_the_schema_describes_every_endpoint_without_warnings(tmp_path, db):
         "/api/v1/digest/:",
     ):
         assert f"  {path}" in text
+
+
+def test_records_list_filters_with_the_lists_filters(client, db, frozen_today, settings):
+    settings.RATELIMIT_ENABLE = False
+    from disclosure.rules import Category as C
+    from tests.factories import CatalogItemFactory as Item
+    from tests.factories import CreditRecordFactory as Record
+
+    red = Item(category=C.RED_LIST, severity="")
+    listed = Record(catalog_item=red, decision_date=D(2026, 5, 1), valid_from=D(2026, 5, 1), valid_until=D(2027, 4, 30))
+    penalty = Record(decision_date=D(2026, 6, 1))
+    body = client.get("/api/v1/records/").json()
+    assert body["count"] == 2
+    assert [r["id"] for r in body["results"]] == [penalty.pk, listed.pk]
+    only_red = client.get("/api/v1/records/", {"category": "red_list"}).json()
+    assert [r["id"] for r in only_red["results"]] == [listed.pk]
+    by_name = client.get("/api/v1/records/", {"q": penalty.entity.name[:3], "category": "penalty"}).json()
+    assert [r["id"] for r in by_name["results"]] == [penalty.pk]
+    bad = client.get("/api/v1/records/", {"province": "99"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["field"] == "province"
+    assert client.get("/api/v1/records/", {"decided_from": "2026-13-01"}).status_code == 400

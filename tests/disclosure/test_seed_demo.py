@@ -4,6 +4,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 
 from disclosure import divisions, uscc
 from disclosure.demo.names import CITIES, DISTRICTS
@@ -49,6 +50,13 @@ def test_full_demo_meets_the_floors(db, frozen_today):
         + ["awaiting_material", "approved", "approved", "rejected", "not_accepted", "withdrawn"]
     )
     assert Application.objects.overdue().count() == 2
+    # Each number carries the day its application came in, not the day the demo was loaded.
+    for application in Application.objects.all():
+        submitted_on = timezone.localtime(application.submitted_at).date()
+        assert application.number[2:10] == f"{submitted_on:%Y%m%d}"
+    assert len({a.number[2:10] for a in Application.objects.all()}) > 1
+    # Amounts are a field of their own, not glued to the outcome's words.
+    assert not CreditRecord.objects.filter(outcome__contains="人民币", penalty_amount__isnull=False).exists()
     assert CreditRecord.objects.filter(disclosure_end__lt=AS_OF).count() >= 50  # expired
     assert RecordEvent.objects.filter(kind=EventKind.EXPIRED).count() == (
         CreditRecord.objects.filter(status=RecordStatus.DISCLOSED, disclosure_end__lt=AS_OF).count()

@@ -21,7 +21,7 @@ def test_a_repair_application_and_its_approval_carry_their_requests_ids(
     application = Application.objects.get()
     client.force_login(reviewer)
     accepted = client.post(f"/en/repair/review/{application.number}/accept/")
-    approved = client.post(f"/en/repair/review/{application.number}/approve/")
+    approved = client.post(f"/en/repair/review/{application.number}/approve/", {"confirmed": "1"})
     assert (accepted.status_code, approved.status_code) == (302, 302)
     assert list(application.steps.values_list("kind", "request_id")) == [
         (StepKind.SUBMITTED, applied["X-Request-ID"]),

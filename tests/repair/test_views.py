@@ -85,7 +85,7 @@ def test_apply_then_see_the_receipt_once_then_the_status(client, record, form_da
     assert "Acceptance due by 2026-12-02." in status.content.decode()
 
 
-def test_a_bad_file_is_shown_in_the_form_and_nothing_is_stored(client, record, form_data, private_storage):
+def test_a_bad_file_is_shown_in_the_form_and_the_good_one_kept(client, record, form_data, private_storage):
     fake = pdf(name="fine-receipt.pdf", content=b"<html>not a pdf</html>" * 4)
     response = client.post(
         apply_url(record), {**form_data, "fulfilment_files": [fake], "representation_files": [jpeg()]}
@@ -97,6 +97,29 @@ def test_a_bad_file_is_shown_in_the_form_and_nothing_is_stored(client, record, f
         ]
     }
     assert Application.objects.count() == 0
+    # The good file is kept for the next try, so the applicant need not choose it again.
+    kept = response.context["kept"]
+    assert kept["fulfilment_files"] == []
+    assert [item["name"] for item in kept["representation_files"]] == ["authorization.jpg"]
+    assert [path.parent.name for path in private_storage.rglob("*.*")] == ["pending"]
+    assert "Already attached: authorization.jpg" in response.content.decode()
+    # Sent again with only the fulfilment proof: the kept file goes with it, then is gone.
+    response = client.post(
+        apply_url(record),
+        {**form_data, "fulfilment_files": [pdf()], "keep_file": [kept["representation_files"][0]["id"]]},
+    )
+    assert response.status_code == 302
+    application = Application.objects.get()
+    assert sorted(e.kind for e in application.evidence.all()) == ["fulfilment", "representation"]
+    assert [path.parent.name for path in private_storage.rglob("*.*")] == [application.number] * 2
+
+
+def test_an_unticked_kept_file_is_dropped(client, record, form_data, private_storage):
+    response = client.post(apply_url(record), {**form_data, "phone": "1", "representation_files": [jpeg()]})
+    assert response.status_code == 400
+    assert len(response.context["kept"]["representation_files"]) == 1
+    response = client.post(apply_url(record), {**form_data, "phone": "1"})
+    assert response.context["kept"]["representation_files"] == []
     assert list(private_storage.rglob("*.*")) == []
 
 
@@ -316,13 +339,22 @@ def test_approve_from_the_review_page(client, submitted, reviewer, record):
         "approve",
         "reject",
     ]
-    response = client.post(f"/en/repair/review/{number}/approve/", follow=True)
+    # Withdrawing a record from public view is confirmed on a second page first.
+    confirm = client.post(f"/en/repair/review/{number}/approve/")
+    assert confirm.status_code == 200
+    assert confirm.templates[0].name == "repair/review_confirm.html"
+    assert Application.objects.get().status == S.UNDER_REVIEW
+    response = client.post(f"/en/repair/review/{number}/approve/", {"confirmed": "on"}, follow=True)
     assert [str(m) for m in response.context["messages"]] == ["Approved: the record is no longer disclosed."]
     record.refresh_from_db()
     assert record.status == RecordStatus.WITHDRAWN
     assert client.get(f"/en/records/{record.pk}/").status_code == 410
+    # The reviewer's page no longer links to the record, which answers 410.
+    after = client.get(f"/en/repair/review/{number}/").content.decode()
+    assert f'href="/en/records/{record.pk}/"' not in after
+    assert "The record is no longer published." in after
     # A second click, or a second reviewer: a plain message, not an error page.
-    again = client.post(f"/en/repair/review/{number}/approve/", follow=True)
+    again = client.post(f"/en/repair/review/{number}/approve/", {"confirmed": "on"}, follow=True)
     assert again.status_code == 200
     assert [str(m) for m in again.context["messages"]] == [
         f"Somebody else was faster: application {number} is now “Approved: record withdrawn”, so this step is no longer possible."
@@ -332,9 +364,35 @@ def test_approve_from_the_review_page(client, submitted, reviewer, record):
 def test_a_refusal_without_a_reason_is_explained(client, submitted, reviewer):
     number = submitted.application.number
     client.force_login(reviewer)
-    response = client.post(f"/en/repair/review/{number}/refuse/", {"reason": ""}, follow=True)
-    assert [str(m) for m in response.context["messages"]] == ["Give a reason: the applicant is told why."]
+    response = client.post(f"/en/repair/review/{number}/refuse/", {"reason": ""})
+    assert response.status_code == 400
+    assert response.context["form"].errors == {"reason": ["Give a reason: the applicant is told why."]}
     assert Application.objects.get().status == S.SUBMITTED
+    confirmed = client.post(f"/en/repair/review/{number}/refuse/", {"reason": "", "confirmed": "on"})
+    assert confirmed.status_code == 400
+    assert confirmed.context["form"].errors == {"reason": ["Give a reason: the applicant is told why."]}
+
+
+def test_the_review_form_is_validated(client, submitted, reviewer):
+    number = submitted.application.number
+    client.force_login(reviewer)
+    response = client.post(f"/en/repair/review/{number}/refuse/", {"reason": "x" * 2001})
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "reason": ["Ensure this value has at most 2000 characters (it has 2001)."]
+    }
+    assert Application.objects.get().status == S.SUBMITTED
+
+
+def test_a_refusal_is_confirmed_with_its_reason(client, submitted, reviewer):
+    number = submitted.application.number
+    client.force_login(reviewer)
+    confirm = client.post(f"/en/repair/review/{number}/refuse/", {"reason": "材料不全"})
+    assert confirm.status_code == 200
+    assert '<input type="hidden" name="reason" value="材料不全">' in confirm.content.decode()
+    assert Application.objects.get().status == S.SUBMITTED
+    client.post(f"/en/repair/review/{number}/refuse/", {"reason": "材料不全", "confirmed": "on"})
+    assert Application.objects.get().status == S.NOT_ACCEPTED
 
 
 def test_statistics(client, submit, reviewer, record, another_record):
@@ -381,3 +439,30 @@ def test_record_page_says_when_repair_does_not_apply(client, entity, frozen_toda
         in page
     )
     assert "Apply for repair" not in page
+
+
+def test_the_record_page_says_an_application_is_under_way(client, submitted, record):
+    page = client.get(f"/en/records/{record.pk}/").content.decode()
+    assert "An application for this record is under way." in page
+    assert "Apply for repair" not in page
+
+
+def test_each_step_shows_its_own_reason(client, submitted, reviewer, settings):
+    """An approval after a request for material does not show the request as its reason."""
+    from repair.models import Application
+
+    application = submitted.application
+    services.repair_accept(application=application, reviewer=reviewer)
+    services.repair_request_material(application=application, reviewer=reviewer, reason="请补充罚款缴纳凭证。")
+    client.post(
+        "/en/repair/status/", {"number": application.number, "query_code": submitted.query_code}
+    )
+    asked = client.get(f"/en/repair/status/{application.number}/").content.decode()
+    assert "Reason given: 请补充罚款缴纳凭证。" in asked
+    services.repair_supply_material(application=Application.objects.get(), files=[pdf()], note="")
+    services.repair_approve(application=Application.objects.get(), reviewer=reviewer)
+    approved = Application.objects.get()
+    assert approved.reason == ""
+    page = client.get(f"/en/repair/status/{application.number}/").content.decode()
+    assert "Reason given" not in page
+    assert [s.reason for s in approved.steps.all()] == ["", "", "请补充罚款缴纳凭证。", "", ""]
