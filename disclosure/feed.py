@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from . import services
@@ -192,7 +192,10 @@ def digest(
     hexadecimal. A copy computes the same over the records it shows that day."""
     records = CreditRecord.objects.disclosed(on=today)
     if entity_code:
-        records = records.filter(entity__code=entity_code)
+        # The document's ``entity``: the code, or a natural person's masked number.
+        records = records.filter(
+            Q(entity__code=entity_code) | Q(entity__code__isnull=True, entity__id_number_masked=entity_code)
+        )
     total = {"count": 0, "hash": 0}
     buckets: dict[int, dict] = {}
     for record_id, version in records.values_list("id", "published__version").iterator(chunk_size=10000):

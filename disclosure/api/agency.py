@@ -1,6 +1,7 @@
 """Agency endpoints: API key authentication, per-agency throttling, every call logged."""
 
 import csv
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,6 +18,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import authentication, exceptions, permissions, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -267,14 +269,18 @@ class Changes(AgencyView):
         return Response(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}", re.ASCII)
+
+
 def _int_param(request, name, default, *, minimum=None, maximum=None) -> int:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise exceptions.ValidationError({name: [_("Enter a whole number.")]}) from None
+    # ASCII digits only: Python's int() also reads "１２", "٣" and " 1", which no client
+    # generated from the schema sends on purpose.
+    if not WHOLE_NUMBER.fullmatch(raw):
+        raise exceptions.ValidationError({name: [_("Enter a whole number.")]})
+    value = int(raw)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise exceptions.ValidationError(
             {name: [_("Out of range: %(min)s to %(max)s.") % {"min": minimum, "max": maximum or "∞"}]}
@@ -310,14 +316,22 @@ class _Echo:
 class Snapshot(AgencyView):
     """Every disclosed record, streamed, with the cursor to follow the feed from."""
 
+    def perform_content_negotiation(self, request, force=False):
+        # The body's type is the address's (.ndjson, .csv), whatever Accept says, and an
+        # error is JSON like every other: a client asking for application/x-ndjson, as the
+        # schema describes, is not refused with 406.
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
+
     @extend_schema(
         summary="Every disclosed record (NDJSON or CSV) with its feed cursor",
         description=(
             "The documents agencies' copies hold, consistent with the feed cursor in the "
             "`X-Feed-Cursor` header (and in the NDJSON's first line). In the CSV, a text cell "
-            "that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with an "
-            "apostrophe (OWASP's advice against formula injection); strip it when reading the "
-            "file with a program. The NDJSON carries the text unchanged."
+            "that starts with `=`, `+`, `-`, `@`, a tab, a carriage return or an apostrophe is "
+            "prefixed with an apostrophe (OWASP's advice against formula injection); strip one "
+            "leading apostrophe when reading the file with a program. The NDJSON carries the "
+            "text unchanged."
         ),
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.STR,
@@ -351,16 +365,20 @@ class Snapshot(AgencyView):
 
 # A cell a spreadsheet would read as a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Text that already starts with the escape gets one too, so that stripping one leading
+# apostrophe always gives the text back.
+ESCAPED_STARTS = (*FORMULA_STARTS, "'")
 
 
 def csv_cell(value) -> str:
     """A value as a CSV cell that no spreadsheet runs: text starting like a formula gets a
-    leading apostrophe (OWASP's advice), which spreadsheets show as text and hide. Numbers,
-    dates and codes never start that way."""
+    leading apostrophe (OWASP's advice), which spreadsheets show as text and hide; so does
+    text starting with an apostrophe, so a program strips exactly one to read the text back.
+    Numbers, dates and codes never start that way."""
     if value is None:
         return ""
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text.startswith(ESCAPED_STARTS) else text
 
 
 class Digest(AgencyView):
@@ -370,7 +388,15 @@ class Digest(AgencyView):
         summary="Count and hash of the disclosed set, overall, per bucket of ids or per entity",
         parameters=[
             OpenApiParameter("bucket_size", int, description="Also give each bucket of this many ids."),
-            OpenApiParameter("entity", str, description="Only this entity's records (its code)."),
+            OpenApiParameter(
+                "entity",
+                str,
+                description=(
+                    "Only the records whose documents carry this `entity`: an organisation's code, "
+                    "or a natural person's masked number (which several persons may share: the "
+                    "digest then covers all their records, as a copy grouping by `entity` does)."
+                ),
+            ),
         ],
         responses={200: DigestAnswer, **AGENCY_ERROR_RESPONSES},
     )

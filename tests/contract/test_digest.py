@@ -138,12 +138,6 @@ def test_unknown_or_malformed_entity_is_never_a_500(api, schema, population):
             assert resp.json()["count"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README: digest 'per entity, to find where a copy differs'; a person's documents carry only "
-    "`entity` = the masked number (schema), yet GET /api/v1/digest/?entity=<that masked number> answers "
-    "200 {count: 0, hash: 0} while a record under it is disclosed: a silent false difference (no 400)",
-)
 def test_natural_persons_digest_matches_what_a_copy_can_group(api, catalog, frozen_today):
     """A natural person's documents carry only the masked number (`entity`: "a natural
     person's masked number"); two persons whose numbers mask alike are one group for a
