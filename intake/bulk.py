@@ -89,15 +89,21 @@ def next_ids(model, count: int) -> list[int]:
         return [value for (value,) in cursor.fetchall()]
 
 
-def records_create_bulk(*, department: Department, actor, reference: str, rows: list[tuple[dict, str, tuple]]) -> list[int]:
+def records_create_bulk(
+    *, department: Department, actor, reference: str, rows: list[tuple[dict, str, tuple]], bumps: Counter | None = None
+) -> list[int]:
     """Create records from ``rows`` of (stated fields, reason, (severity, rule set, periods)),
     each already checked (scope, dates, severity, lengths, unique numbers). The stated fields
     hold the ``entity`` (its current ``name`` and ``code`` set) and the ``catalog_item``.
-    Returns their ids, in order."""
+    Returns their ids, in order.
+
+    ``bumps``: add the entities' ``records_version`` bumps to this counter, for the caller to
+    make once for many calls (``entities_bump``) rather than now; a caller that does holds
+    the entities' row locks (or created them), so the late bump waits for no one."""
     if not rows:
         return []
     if not copying():
-        return _records_create_orm(department=department, actor=actor, reference=reference, rows=rows)
+        return _records_create_orm(department=department, actor=actor, reference=reference, rows=rows, bumps=bumps)
     now, today = timezone.now(), timezone.localdate()
     ids = next_ids(CreditRecord, len(rows))
     records = []  # (id, stated, reason, severity, rule set, periods)
@@ -110,7 +116,11 @@ def records_create_bulk(*, department: Department, actor, reference: str, rows: 
          periods.disclosure_end, periods.earliest_repair_on, RecordStatus.DISCLOSED, "", now, now)
         for record_id, s, _reason, severity, rule_set, periods in records
     ))  # fmt: skip
-    _bump(Counter(stated["entity"].pk for _id, stated, *_rest in records), now)
+    per_entity = Counter(stated["entity"].pk for _id, stated, *_rest in records)
+    if bumps is None:
+        entities_bump(per_entity, at=now)
+    else:
+        bumps.update(per_entity)
     services.lock_event_order()
     # What agencies' copies hold, decided by the one rule, for the rows just written.
     held = set(
@@ -156,16 +166,18 @@ def _document_row(record_id: int, values: dict, department: Department) -> dict:
     }  # fmt: skip
 
 
-def _bump(per_entity: Counter, now) -> None:
+def entities_bump(per_entity: Counter, *, at) -> None:
     """As many ``records_version`` bumps per entity as the services make: one per record."""
     if copying():
         pairs = sorted(per_entity.items())
         with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE disclosure_entity e SET records_version = e.records_version + d.n, records_changed_at = %s"
-                " FROM unnest(%s::bigint[], %s::integer[]) AS d(id, n) WHERE e.id = d.id",
-                [now, [pk for pk, _n in pairs], [n for _pk, n in pairs]],
-            )
+            for start in range(0, len(pairs), 20_000):
+                part = pairs[start : start + 20_000]
+                cursor.execute(
+                    "UPDATE disclosure_entity e SET records_version = e.records_version + d.n, records_changed_at = %s"
+                    " FROM unnest(%s::bigint[], %s::integer[]) AS d(id, n) WHERE e.id = d.id",
+                    [at, [pk for pk, _n in part], [n for _pk, n in part]],
+                )
         return
     by_count: dict[int, list[int]] = defaultdict(list)
     for entity_id, count in per_entity.items():
@@ -173,11 +185,11 @@ def _bump(per_entity: Counter, now) -> None:
     for count, ids in by_count.items():
         for start in range(0, len(ids), BATCH):
             Entity.objects.filter(pk__in=ids[start : start + BATCH]).update(
-                records_version=F("records_version") + count, records_changed_at=now
+                records_version=F("records_version") + count, records_changed_at=at
             )
 
 
-def _records_create_orm(*, department, actor, reference, rows) -> list[int]:
+def _records_create_orm(*, department, actor, reference, rows, bumps) -> list[int]:
     records = []
     for stated, _reason, (severity, rule_set, periods) in rows:
         record = CreditRecord(department=department, **stated)
@@ -189,7 +201,11 @@ def _records_create_orm(*, department, actor, reference, rows) -> list[int]:
         records.append(record)
     CreditRecord.objects.bulk_create(records, batch_size=BATCH)
     now, today = timezone.now(), timezone.localdate()
-    _bump(Counter(record.entity_id for record in records), now)
+    per_entity = Counter(record.entity_id for record in records)
+    if bumps is None:
+        entities_bump(per_entity, at=now)
+    else:
+        bumps.update(per_entity)
     services.lock_event_order()
     label = services.actor_label(actor)
     for start in range(0, len(records), BATCH):
