@@ -380,7 +380,7 @@ class Row:
     revoke_reason: str
 
     def as_tuple(self) -> tuple:
-        return tuple(getattr(self, name) for name in ROW_FIELDS)
+        return tuple(self.__dict__.values())  # the fields, in order (set by the dataclass's __init__)
 
 
 ROW_FIELDS = tuple(Row.__dataclass_fields__)

@@ -8,12 +8,13 @@ API, ``import_records``):
    correction, a revocation, unchanged, or refused (a revocation of an unknown number, a
    change to a record that is no longer disclosed). Checked rows are spooled to a temporary
    file, so memory stays flat however long the file.
-2. **apply** (one transaction for the whole batch): under the department's intake lock, the
-   records and entities the batch will change are locked first, in id order (step 1 of the
-   lock order in ``disclosure.services``), then each row goes through the disclosure services
-   (or ``intake.bulk`` for many new records, which writes the same rows), with the batch
-   number as the events' reference. A killed import leaves nothing: the transaction never
-   commits.
+2. **apply** (one transaction for the whole batch): under the department's intake lock,
+   every row is compared again with the records as they are now; the rows that change
+   nothing are counted and dropped, the records and entities the others will change are
+   locked, in id order (step 1 of the lock order in ``disclosure.services``), then each of
+   those rows goes through the disclosure services (or ``intake.bulk`` for many new
+   records, which writes the same rows), with the batch number as the events' reference.
+   A killed import leaves nothing: the transaction never commits.
 
 By default one refused row and nothing is imported; ``import_valid_rows`` imports the rest.
 The same file again finds every row unchanged and writes nothing, not even an event.
@@ -258,11 +259,10 @@ def batch_check(*, department: Department, stream, file_name: str, spool, progre
 
     def flush():
         existing = _existing(department, [row.decision_number for row in chunk])
-        entities = _entities({row.code for row in chunk})
         keep = []
         for row in chunk:
-            action, _changes, error = classify(row, existing.get(row.decision_number),
-                                               entities.get(row.code, (None,))[0])  # fmt: skip
+            # The entity's id only fills in a correction's changes, which this pass drops.
+            action, _changes, error = classify(row, existing.get(row.decision_number), None)
             if error:
                 outcome.refuse([error])
             else:
