@@ -5,6 +5,7 @@ scratch table, for comparison. PostgreSQL only; use a database of its own:
     createdb cc_intake_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cc_intake_bench .venv/bin/python bench/intake.py [--rows N]
 
+``--floor`` also measures what no change to the Python side can remove (see ``floor``).
 Each run uses a new department (so the first import creates every record); entities are
 shared between runs (the first run creates them, later runs find them known).
 """
@@ -86,9 +87,97 @@ def copy_baseline(path: Path) -> float:
     return time.monotonic() - started
 
 
+def floor(dept: Department) -> None:
+    """What part of an import no change to the Python side can remove.
+
+    The database's share: the first import's records, events, published documents and batch
+    links copied again, under a scratch department and new ids, with ``COPY ... FROM`` fed
+    straight from ``COPY ... TO`` (no Python per row), the deferred foreign-key checks run as
+    at commit, then rolled back. The Python share that the rows themselves need: building
+    the documents and the events' snapshots from rows already in memory."""
+    import json
+
+    import psycopg
+    from django.db import transaction
+
+    from disclosure import publication
+    from disclosure import services as disclosure_services
+    from disclosure.models import CreditRecord
+    from intake.bulk import SNAPSHOT_FIELDS
+
+    ids = CreditRecord.objects.filter(department=dept).order_by("id").values_list("id", flat=True)
+    low, high = ids.first(), ids.last()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM disclosure_creditrecord")
+        shift = cursor.fetchone()[0] - low + 1
+    record_columns = [f.column for f in CreditRecord._meta.concrete_fields]
+    copied = {
+        "disclosure_creditrecord": (
+            record_columns,
+            ", ".join("id + %(shift)s" if c == "id" else "%(scratch)s" if c == "department_id" else c for c in record_columns)
+            + " FROM disclosure_creditrecord WHERE department_id = %(department)s",
+        ),
+        "disclosure_recordevent": (
+            ["record_id", "kind", "occurred_at", "effective_on", "actor_id", "actor_label", "reason", "reference",
+             "changes", "feed_type", "document"],
+            "record_id + %(shift)s, kind, occurred_at, effective_on, actor_id, actor_label, reason, reference, changes,"
+            " feed_type, document FROM disclosure_recordevent WHERE record_id BETWEEN %(low)s AND %(high)s",
+        ),
+        "disclosure_publisheddocument": (
+            ["record_id", "version", "document"],
+            "record_id + %(shift)s, version, document FROM disclosure_publisheddocument"
+            " WHERE record_id BETWEEN %(low)s AND %(high)s",
+        ),
+        "intake_recordbatch": (
+            ["record_id", "batch_id", "action", "line", "before"],
+            'record_id + %(shift)s, batch_id, action, line, "before" FROM intake_recordbatch'
+            " WHERE record_id BETWEEN %(low)s AND %(high)s",
+        ),
+    }  # fmt: skip
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as source:
+        started = time.monotonic()
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                scratch = Department.objects.create(code=f"{dept.code}-floor", name="floor")
+                params = {"shift": shift, "scratch": scratch.pk, "department": dept.pk, "low": low, "high": high}
+                for table, (columns, select) in copied.items():
+                    query = psycopg.ClientCursor(source).mogrify(f"COPY (SELECT {select}) TO STDOUT", params)
+                    with source.cursor().copy(query) as out, cursor.connection.cursor().copy(
+                        f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+                    ) as into:
+                        for block in out:
+                            into.write(block)
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                print(f"floor, the database's share (COPY of the records, events, documents and links, with their "
+                      f"indexes and foreign-key checks): {time.monotonic() - started:.1f}s")  # fmt: skip
+                raise _Rollback
+        except _Rollback:
+            pass
+    built = 0.0
+    fields = [f"{name}_id" if name in ("entity", "catalog_item", "rule_set") else name for name in SNAPSHOT_FIELDS]
+    pairs = list(zip(SNAPSHOT_FIELDS, fields, strict=True))
+    for start in range(low, high + 1, 20_000):
+        rows = list(
+            CreditRecord.objects.filter(department=dept, id__gte=start, id__lt=start + 20_000).values(
+                *publication.RECORD_FIELDS, *fields
+            )
+        )
+        started = time.monotonic()
+        for row in rows:
+            publication.document_of(row)
+            json.dumps({name: disclosure_services._json_value(row[field]) for name, field in pairs}, ensure_ascii=False)
+        built += time.monotonic() - started
+    print(f"floor, the Python share (documents and snapshots built from rows in memory): {built:.1f}s")
+
+
+class _Rollback(Exception):
+    pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--floor", action="store_true", help="Also measure the floor (see ``floor``).")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at a PostgreSQL database of its own.")
@@ -107,6 +196,8 @@ def main() -> None:
         elapsed = time.monotonic() - started
         print(f"{label}: {elapsed:.1f}s — {batch.status}, created {batch.created:,}, unchanged {batch.unchanged:,}, "
               f"entities created {batch.entities_created:,}; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")  # fmt: skip
+    if args.floor:
+        floor(dept)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -379,7 +380,7 @@ class Row:
     revoke_reason: str
 
     def as_tuple(self) -> tuple:
-        return tuple(getattr(self, name) for name in ROW_FIELDS)
+        return tuple(self.__dict__.values())  # the fields, in order (set by the dataclass's __init__)
 
 
 ROW_FIELDS = tuple(Row.__dataclass_fields__)
@@ -415,6 +416,12 @@ def _date(value) -> dt.date | None:
     text = _text(value)
     if not text:
         return None
+    return _date_of_text(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_of_text(text: str) -> dt.date:
+    """The date a cell's text spells (a file's rows share few dates: parsed once each)."""
     text = text.split("T")[0].split(" ")[0]
     for fmt in DATE_FORMATS:
         try:
@@ -436,6 +443,7 @@ class RowChecker:
         self.rule_sets = list(DisclosureRuleSet.objects.prefetch_related("rules").order_by("-effective_from"))
         self.numbers: dict[str, int] = {}  # decision number -> first line
         self.names: dict[str, tuple[str, int]] = {}  # code -> (name, first line)
+        self.codes: dict[str, str] = {}  # a code as written -> as validated (a bounded cache)
         self._periods: dict[tuple, object] = {}
 
     def check(self, raw: RawRow) -> tuple[Row | None, list[RowError]]:
@@ -463,10 +471,16 @@ class RowChecker:
 
         code = ""
         if values["code"]:
-            try:
-                code = uscc.validate(values["code"])
-            except ValidationError as exc:
-                fail("code", "code", exc.messages[0])
+            code = self.codes.get(values["code"], "")
+            if not code:
+                try:
+                    code = uscc.validate(values["code"])
+                except ValidationError as exc:
+                    fail("code", "code", exc.messages[0])
+                else:
+                    if len(self.codes) >= 100_000:
+                        self.codes.clear()
+                    self.codes[values["code"]] = code
         item = None
         if values["catalog_item"]:
             item = self.items.get(values["catalog_item"])

@@ -4,10 +4,12 @@ import io
 import json
 
 from django.db import transaction
+from django.utils import timezone
 
+from disclosure import publication
 from disclosure.models import CreditRecord, Entity, NameGram, NameGramCount, PublishedDocument, RecordEvent
 from intake import services
-from intake.models import Channel
+from intake.models import Channel, RecordBatch
 
 from .conftest import csv_bytes, licence_row, penalty_row
 
@@ -41,13 +43,34 @@ def _state(batch_number):
         for r in CreditRecord.objects.select_related("entity", "published")
     }  # fmt: skip
     entities = {
-        e.code: (e.name, e.kind, e.registration_authority, e.entity_type, e.division_code, e.province_code,
-                 e.region, e.records_version, e.indexed_names, sorted(e.former_names.values_list("name", flat=True)))
+        e.code: (e.name, e.search_name, e.kind, e.registration_authority, e.entity_type, e.division_code,
+                 e.province_code, e.region, e.legal_representative, e.id_number_masked, e.records_version,
+                 e.records_changed_at is not None, e.indexed_names,
+                 sorted(e.former_names.values_list("name", flat=True)))
         for e in Entity.objects.all()
     }  # fmt: skip
     grams = sorted(NameGram.objects.values_list("gram", "entity__code", "in_current"))
     counts = sorted(NameGramCount.objects.values_list("gram", "current", "any_name"))
-    return records, entities, grams, counts, PublishedDocument.objects.count(), RecordEvent.objects.count()
+    links = sorted(RecordBatch.objects.values_list("record__decision_number", "action", "line", "before"))
+    return records, entities, grams, counts, links, PublishedDocument.objects.count(), RecordEvent.objects.count()
+
+
+def _documents_as_the_database_builds_them():
+    """Every document written (in the copies and in the events) is, byte for byte, the one
+    ``publication`` builds from the record as the database now holds it; events' ids follow
+    the records' order."""
+    ids = list(CreditRecord.objects.order_by("id").values_list("id", flat=True))
+    held = publication.held_documents(ids, on=timezone.localdate())
+    assert dict(PublishedDocument.objects.values_list("record_id", "version")) == {
+        pk: version for pk, (version, _text) in held.items()
+    }
+    assert dict(PublishedDocument.objects.values_list("record_id", "document")) == {
+        pk: text for pk, (_version, text) in held.items()
+    }
+    latest = dict(RecordEvent.objects.exclude(document="").order_by("id").values_list("record_id", "document"))
+    assert latest == {pk: text for pk, (_version, text) in held.items()}
+    created = list(RecordEvent.objects.filter(kind="created").order_by("id").values_list("record_id", flat=True))
+    assert created == sorted(created)
 
 
 def test_bulk_and_per_record_paths_write_the_same(intake_department, clerk, submit, frozen_today):
@@ -76,3 +99,13 @@ def test_bulk_and_per_record_paths_write_the_same(intake_department, clerk, subm
     in_bulk = run(True)
     assert in_bulk == per_record
     assert len(in_bulk[0]) == 60
+    _documents_as_the_database_builds_them()
+
+
+def test_bulk_path_again_writes_nothing(intake_department, clerk, submit, frozen_today):
+    data = csv_bytes([penalty_row(n) for n in range(1, 30)] + [licence_row(n) for n in range(30, 40)])
+    first = submit(data, bulk=True)
+    before = _state(first.number)
+    again = submit(data, bulk=True)
+    assert (again.created, again.corrected, again.unchanged, again.entities_created) == (0, 0, 39, 0)
+    assert _state(first.number) == before

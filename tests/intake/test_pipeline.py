@@ -55,6 +55,18 @@ def test_a_known_code_with_a_new_name_renames_and_keeps_the_former_name(submit):
     assert (batch.entities_renamed, batch.created) == (1, 1)
 
 
+def test_an_unchanged_row_under_a_new_name_still_renames(submit, english):
+    submit(csv_bytes([penalty_row(1), penalty_row(2)]))
+    events = RecordEvent.objects.count()
+    batch = submit(csv_bytes([penalty_row(1, entity_name="北京改名后有限公司"), penalty_row(2)]))
+    assert (batch.entities_renamed, batch.unchanged, batch.created, batch.corrected) == (1, 2, 0, 0)
+    assert Entity.objects.get(code=code(1)).name == "北京改名后有限公司"
+    renamed = RecordEvent.objects.filter(kind=EventKind.ENTITY_RENAMED)
+    assert (RecordEvent.objects.count(), renamed.get().reason) == (
+        events + 1, f"Renamed in batch {batch.number}, line 2."
+    )
+
+
 def test_one_bad_row_and_nothing_is_written(submit, english):
     batch = submit(csv_bytes([penalty_row(1), penalty_row(2, code="91110000600037341X")]))
     assert batch.status == BatchStatus.REJECTED
