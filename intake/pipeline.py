@@ -298,6 +298,23 @@ def _csv_rows(text) -> Iterator[RawRow]:
         yield RawRow(start, {n: c for n, c in zip(names, cells, strict=True) if n}, columns)
 
 
+# JSON spells NUL and half a surrogate pair as escapes (\u0000, \ud800): no database text
+# column holds them, and no UTF-8 answer (the batch's report quotes values) can carry them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(raw_line: str, data) -> bool:
+    if "\\u" not in raw_line:  # JSON refuses both unescaped, and no decoder makes a surrogate
+        return False
+    if isinstance(data, str):
+        return bool(_UNSTORABLE.search(data))
+    if isinstance(data, dict):
+        return any(_unstorable(raw_line, key) or _unstorable(raw_line, value) for key, value in data.items())
+    if isinstance(data, list):
+        return any(_unstorable(raw_line, value) for value in data)
+    return False
+
+
 def _jsonl_rows(text) -> Iterator[RawRow]:
     columns: dict[str, str] | None = None
     for number, raw in enumerate(text, start=1):
@@ -307,6 +324,12 @@ def _jsonl_rows(text) -> Iterator[RawRow]:
             data = json.loads(raw)
         except ValueError:
             yield RawRow(number, {}, columns or {}, _("This line is not valid JSON (the file may be truncated)."))
+            continue
+        if _unstorable(raw, data):
+            yield RawRow(number, {}, columns or {}, _(
+                "This line holds a character no record may contain: NUL (\\u0000) or half of a surrogate "
+                "pair (\\ud800 to \\udfff)."
+            ))  # fmt: skip
             continue
         if not isinstance(data, dict):
             yield RawRow(number, {}, columns or {}, _("This line is not a JSON object."))
