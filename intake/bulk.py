@@ -45,6 +45,7 @@ from disclosure.models import (
     RecordStatus,
 )
 from disclosure.search import index_terms
+from ops.logs import current_request_id
 
 BATCH = 2000
 CENT = Decimal("0.01")
@@ -55,7 +56,7 @@ RECORD_COLUMNS = (
 )  # fmt: skip
 EVENT_COLUMNS = (
     "record_id", "kind", "occurred_at", "effective_on", "actor_id", "actor_label", "reason", "reference", "changes",
-    "feed_type", "document",
+    "feed_type", "document", "request_id",
 )  # fmt: skip
 ENTITY_COLUMNS = (
     "id", "code", "name", "search_name", "kind", "registration_authority", "entity_type", "division_code",
@@ -130,6 +131,7 @@ def records_create_bulk(
     )
     label = services.actor_label(actor)
     actor_id = actor.pk if actor is not None else None
+    request_id = current_request_id()
     events, documents = [], []
     for record_id, stated, reason, severity, rule_set, periods in records:
         values = {**stated, "severity": severity, "rule_set": rule_set, "status": RecordStatus.DISCLOSED}
@@ -143,7 +145,7 @@ def records_create_bulk(
             feed_type = FeedType.DISCLOSED
             documents.append((record_id, version, document))
         events.append((record_id, EventKind.CREATED, now, periods.disclosure_start or today, actor_id, label, reason,
-                       reference, snapshot, feed_type, document))  # fmt: skip
+                       reference, snapshot, feed_type, document, request_id))  # fmt: skip
     copy_rows("disclosure_recordevent", EVENT_COLUMNS, events)
     copy_rows("disclosure_publisheddocument", ("record_id", "version", "document"), documents)
     return ids
@@ -224,6 +226,7 @@ def _records_create_orm(*, department, actor, reference, rows, bumps) -> list[in
                 effective_on=record.disclosure_start or today,
                 feed_type=entries[record.pk].type,
                 document=entries[record.pk].document,
+                request_id=current_request_id(),
             )
             for record, (_stated, reason, _periods) in zip(part, rows[start : start + BATCH], strict=True)
         )

@@ -274,6 +274,32 @@ def _decoding_errors(rows: Iterator[RawRow], encoding: str, text) -> Iterator[Ra
         text.detach()  # the caller's stream stays open (a held batch stores it next)
 
 
+# NUL and half a surrogate pair: no database text column holds them (PostgreSQL refuses NUL,
+# neither database encodes a lone surrogate), and no UTF-8 answer (the batch's report quotes
+# values) can carry a surrogate. JSON spells both as escapes (\u0000, \ud800); a CSV file
+# can hold a NUL past the sample ``detect_encoding`` looks at.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_problem() -> str:
+    return _(
+        "This line holds a character no record may contain: NUL (\\u0000) or half of a surrogate "
+        "pair (\\ud800 to \\udfff)."
+    )
+
+
+def _unstorable(raw_line: str, data) -> bool:
+    if "\\u" not in raw_line:  # JSON refuses both unescaped, and no decoder makes a surrogate
+        return False
+    if isinstance(data, str):
+        return bool(_UNSTORABLE.search(data))
+    if isinstance(data, dict):
+        return any(_unstorable(raw_line, key) or _unstorable(raw_line, value) for key, value in data.items())
+    if isinstance(data, list):
+        return any(_unstorable(raw_line, value) for value in data)
+    return False
+
+
 def _csv_rows(text) -> Iterator[RawRow]:
     first = text.readline()
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
@@ -292,6 +318,9 @@ def _csv_rows(text) -> Iterator[RawRow]:
         start, line = line, reader.line_num + 2
         if not any(cell.strip() for cell in cells):
             continue
+        if any("\x00" in cell for cell in cells):  # past the sample that detect_encoding saw
+            yield RawRow(start, {}, columns, _unstorable_problem())
+            continue
         if len(cells) != len(names):
             yield RawRow(start, {}, columns, _("%(expected)d cells expected, %(found)d found.")
                          % {"expected": len(names), "found": len(cells)})  # fmt: skip
@@ -308,6 +337,9 @@ def _jsonl_rows(text) -> Iterator[RawRow]:
             data = json.loads(raw)
         except ValueError:
             yield RawRow(number, {}, columns or {}, _("This line is not valid JSON (the file may be truncated)."))
+            continue
+        if _unstorable(raw, data):
+            yield RawRow(number, {}, columns or {}, _unstorable_problem())
             continue
         if not isinstance(data, dict):
             yield RawRow(number, {}, columns or {}, _("This line is not a JSON object."))

@@ -5,7 +5,7 @@
 import datetime as dt
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from disclosure import services
 from tests.conftest import SHANGHAI
@@ -64,7 +64,8 @@ def test_lag_counts_events_not_cursor_arithmetic(api, schema, catalog, entity, r
     services.record_revoke(record=new, actor=None, reason="撤销")
     new_events, new_head = api.all_events(head)
     assert len(new_events) == 2
-    assert new_head > head + 2  # the hole
+    if connection.vendor == "postgresql":
+        assert new_head > head + 2  # the hole (SQLite gives a rolled-back id out again)
 
     state = api.get(ACK).json()
     schema.check(ACK, "get", api.get(ACK))

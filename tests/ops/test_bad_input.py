@@ -96,3 +96,84 @@ def test_api_entity_codes_that_fold_to_nothing_are_invalid(client, db, code):
     response = client.get(f"/api/v1/entities/{code}/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "code"
+
+
+# Found by tests/ops/test_fuzz.py: JSON spells NUL and half a surrogate pair as escapes
+# (\u0000, \ud800), which no database text and no UTF-8 answer can hold.
+@pytest.mark.parametrize("value", ["\ud800", "a\udfffb", "\x00", "ab\x00"])
+def test_json_lines_with_a_character_no_text_can_hold_are_a_refused_row(
+    client, db, frozen_today, english, value
+):
+    import json
+
+    from disclosure.models import CreditRecord, RecordEvent
+    from intake import services as intake_services
+    from tests.factories import CatalogItemFactory, DepartmentFactory
+
+    department = DepartmentFactory(code="tst")
+    CatalogItemFactory(code="tst-penalty", provider=department)
+    _key, raw = intake_services.department_key_issue(department=department, actor=None)
+    row = {
+        "code": "911101052000000179", "entity_name": "北京导入测试有限公司", "catalog_item": "tst-penalty",
+        "decision_number": "京朝市监罚〔2026〕1号", "decision_date": "2026-06-15", "facts": "未按规定公示年度报告。",
+        "legal_basis_cited": "《企业信息公示暂行条例》第十八条", "outcome": "罚款人民币一万元",
+    }  # fmt: skip
+    bad_value = {**row, "decision_number": "京朝市监罚〔2026〕2号", "catalog_item": value}
+    bad_key = {**row, "decision_number": "京朝市监罚〔2026〕3号", value: "x"}
+    lines = "".join(json.dumps(line) + "\n" for line in (row, bad_value, bad_key)).encode()
+    response = client.post(
+        "/api/v1/intake/batches/",
+        lines,
+        content_type="application/x-ndjson",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    message = "This line holds a character no record may contain: NUL (\\u0000) or half of a surrogate pair (\\ud800 to \\udfff)."
+    assert (body["status"], body["errors"]) == (
+        "rejected",
+        [
+            {"line": 2, "column": "", "code": "unreadable", "message": message},
+            {"line": 3, "column": "", "code": "unreadable", "message": message},
+        ],
+    )
+    assert (CreditRecord.objects.count(), RecordEvent.objects.count()) == (0, 0)
+
+
+def test_a_nul_in_a_csv_row_past_the_encoding_sample_is_a_refused_row(client, db, frozen_today, english):
+    """The encoding check refuses a file with NUL in its first megabyte; one further on reached
+    PostgreSQL (a 500)."""
+    from disclosure.models import CreditRecord
+    from intake import services as intake_services
+    from tests.factories import CatalogItemFactory, DepartmentFactory
+    from tests.intake.conftest import HEADER, csv_bytes, penalty_row
+
+    department = DepartmentFactory(code="tst")
+    CatalogItemFactory(code="tst-penalty", provider=department)
+    _key, raw = intake_services.department_key_issue(department=department, actor=None)
+    first_rows = csv_bytes([penalty_row(1)])
+    empty_rows = ("," * (len(HEADER) - 1) + "\n").encode() * 80_000  # 1.1 MB, skipped as empty
+    nul_row = csv_bytes([penalty_row(2, facts="未按规定\x00公示")]).split(b"\n", 1)[1]
+    response = client.post(
+        "/api/v1/intake/batches/",
+        first_rows + empty_rows + nul_row,
+        content_type="text/csv",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], body["errors"]) == (
+        "rejected",
+        [
+            {
+                "line": 80_003,
+                "column": "",
+                "code": "unreadable",
+                "message": "This line holds a character no record may contain: NUL (\\u0000) or half of a "
+                "surrogate pair (\\ud800 to \\udfff).",
+            }
+        ],
+    )
+    assert CreditRecord.objects.count() == 0

@@ -144,3 +144,12 @@ def test_the_event_admin_finds_a_requests_rows(client, superuser, own_record, fr
     found = client.get(reverse("admin:disclosure_recordevent_changelist"), {"q": request_id})
     assert [event.kind for event in found.context["cl"].queryset] == [EventKind.CORRECTED]
     assert RecordEvent.objects.filter(request_id=request_id).count() == 1
+
+
+def test_log_lines_outside_a_request_still_say_so():
+    import logging
+
+    from ops.logs import RequestIdFilter
+
+    record = logging.LogRecord("ops.access", logging.INFO, __file__, 1, "job", None, None)
+    assert (RequestIdFilter().filter(record), record.request_id) == (True, "-")
