@@ -73,7 +73,9 @@ def django_here(database_url: str) -> None:
 
 
 def ensure_key() -> None:
+    sys.path.insert(0, str(ROOT))
     if not KEY.exists():
+        KEY.parent.mkdir(parents=True, exist_ok=True)
         from reports.signing import create_self_signed
 
         create_self_signed(KEY, passphrase=PASSPHRASE, common_name="Credit Disclosure BENCH report signing")
@@ -157,8 +159,8 @@ def main() -> None:
 
     code = setup(args.database_url)
     WORK.mkdir(parents=True, exist_ok=True)
+    ensure_key()  # before Django starts: the settings refuse a key file that is not there
     django_here(args.database_url)
-    ensure_key()
     WORK.mkdir(parents=True, exist_ok=True)
     paths = WORK / "report-entity-paths.txt"
     import psycopg
