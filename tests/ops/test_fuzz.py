@@ -180,7 +180,13 @@ def written(storage: Path | None = None) -> tuple:
         model.objects.count()
         for model in (CreditRecord, RecordEvent, Entity, Application, Evidence, Step, Batch)
     )
-    files = sorted(str(p) for p in storage.rglob("*") if p.is_file()) if storage and storage.exists() else []
+    # Files that passed the content check are kept for the applicant across a refused form
+    # (repair/pending.py), so they need not choose them again: not evidence, not written.
+    files = (
+        sorted(str(p) for p in storage.rglob("*") if p.is_file() and "pending" not in p.relative_to(storage).parts)
+        if storage and storage.exists()
+        else []
+    )
     return rows, files
 
 
