@@ -16,6 +16,8 @@ from django.core.files.uploadedfile import UploadedFile
 from . import evidence
 
 SESSION_KEY = "repair_pending_files"
+# Where kept files wait; ``repair_purge_pending`` deletes the ones an applicant abandoned.
+PENDING_DIR = "repair/pending"
 FIELDS = ("fulfilment_files", "representation_files")
 
 
@@ -45,7 +47,7 @@ class PendingFiles:
                 continue  # the form says what is wrong with it; nothing to keep
             token = secrets.token_hex(16)
             upload.seek(0)
-            path = default_storage.save(f"repair/pending/{token}.{inspected.extension}", upload)
+            path = default_storage.save(f"{PENDING_DIR}/{token}.{inspected.extension}", upload)
             entries.append(
                 {
                     "id": token,
