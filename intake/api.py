@@ -10,11 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import authentication, exceptions, permissions, serializers
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from disclosure.api.agency import BearerKeyAuthentication
 from disclosure.api.errors import ERROR_RESPONSES, ErrorAnswer, error_body
 
 from . import exports, selectors, services
@@ -22,25 +23,12 @@ from .models import Batch, Channel, DepartmentKey
 from .uploads import SizeLimitedUploadHandler, TooLarge, spool_body
 
 
-class DepartmentKeyAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Bearer dk_…`` (or ``X-Api-Key: dk_…``)."""
+class DepartmentKeyAuthentication(BearerKeyAuthentication):
+    """A department's intake key (``dk_…``): the request acts as that key, scoped to its
+    department."""
 
-    keyword = "Bearer"
-
-    def authenticate(self, request):
-        raw = request.headers.get("X-Api-Key", "")
-        header = request.headers.get("Authorization", "")
-        if header.startswith(f"{self.keyword} "):
-            raw = header[len(self.keyword) + 1 :].strip()
-        if not raw:
-            return None
-        key = services.department_key_authenticate(raw)
-        if key is None:
-            raise exceptions.AuthenticationFailed(_("This API key is not valid, or has been revoked."))
-        return key, key
-
-    def authenticate_header(self, request):
-        return self.keyword
+    def lookup(self, raw: str):
+        return services.department_key_authenticate(raw)
 
 
 class DepartmentKeyScheme(OpenApiAuthenticationExtension):

@@ -29,10 +29,17 @@ from disclosure.models import TOMBSTONES, Agency, FeedType
 from .errors import AGENCY_ERROR_RESPONSES, error_body
 
 
-class AgencyKeyAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Bearer cc_…`` (or ``X-Api-Key: cc_…``)."""
+class BearerKeyAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer <key>`` (or ``X-Api-Key: <key>``). Subclasses say how a key is
+    found (``lookup``: the live key row, or None) and whom it acts for (``principal``)."""
 
     keyword = "Bearer"
+
+    def lookup(self, raw: str):
+        raise NotImplementedError
+
+    def principal(self, key):
+        return key
 
     def authenticate(self, request):
         raw = request.headers.get("X-Api-Key", "")
@@ -41,13 +48,23 @@ class AgencyKeyAuthentication(authentication.BaseAuthentication):
             raw = header[len(self.keyword) + 1 :].strip()
         if not raw:
             return None
-        key = agencies.agency_key_authenticate(raw)
+        key = self.lookup(raw)
         if key is None:
             raise exceptions.AuthenticationFailed(_("This API key is not valid, or has been revoked."))
-        return key.agency, key
+        return self.principal(key), key
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class AgencyKeyAuthentication(BearerKeyAuthentication):
+    """An agency's key (``cc_…``): the request acts for the agency."""
+
+    def lookup(self, raw: str):
+        return agencies.agency_key_authenticate(raw)
+
+    def principal(self, key):
+        return key.agency
 
 
 class AgencyKeyScheme(OpenApiAuthenticationExtension):
