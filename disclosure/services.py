@@ -677,12 +677,28 @@ def catalog_item_update(*, item: CatalogItem, actor, changes: dict, reason: str 
         setattr(current, name, value)
     current.full_clean()
     touches_documents = any(name in diff for name in CATALOG_PUBLISHED_FIELDS)
-    record_ids = list(current.records.order_by("id").values_list("id", flat=True)) if touches_documents else []
-    if record_ids:
-        _bump_entities(current.records.values_list("entity_id", flat=True).distinct(), timezone.now())
+    if touches_documents:
+        # The entities whose pages change, bumped before the event-order lock (lock order).
+        bumped = set(current.records.values_list("entity_id", flat=True).distinct())
+        _bump_entities(bumped, timezone.now())
         lock_event_order()  # before the item's row: see the lock order
     current.save()
-    if record_ids:
+    if touches_documents:
+        # The item's records read again under the lock: a writer that moved a record into the
+        # item after the first read has committed by now, and its record must follow the item.
+        record_ids = list(current.records.order_by("id").values_list("id", flat=True))
+        late = set(current.records.values_list("entity_id", flat=True).distinct()) - bumped
+        if late:
+            # Row locks after the event-order lock only where free: an entity whose row another
+            # writer holds is bumped by that writer when it commits after us.
+            free = list(
+                Entity.objects.select_for_update(no_key=True, skip_locked=True)
+                .filter(pk__in=late)
+                .values_list("pk", flat=True)
+            )
+            Entity.objects.filter(pk__in=free).update(
+                records_version=F("records_version") + 1, records_changed_at=timezone.now()
+            )
         for start in range(0, len(record_ids), 2000):
             _write_events(
                 record_ids=record_ids[start : start + 2000],
