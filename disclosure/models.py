@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from ops.fields import request_id_field
+
 from . import rules, uscc
 from .fold import fold
 from .rules import Category, Severity
@@ -616,15 +618,7 @@ class RecordEvent(models.Model):
         help_text=_("Empty: the change did not alter what agencies' copies hold."),
     )  # fmt: skip
     document = models.TextField(_("published document"), blank=True)
-    request_id = models.CharField(
-        _("request id"),
-        max_length=64,
-        blank=True,
-        default="",
-        db_default="",  # rows written by raw SQL (the dataset generator's COPY) stay valid
-        editable=False,
-        help_text=_("The X-Request-ID of the request that wrote this row; empty for jobs and commands."),
-    )
+    request_id = request_id_field()
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -769,15 +763,7 @@ class AgencyCall(models.Model):
     endpoint = models.CharField(max_length=300)
     status = models.PositiveSmallIntegerField()
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    request_id = models.CharField(
-        _("request id"),
-        max_length=64,
-        blank=True,
-        default="",
-        db_default="",  # rows written by raw SQL (the dataset generator's COPY) stay valid
-        editable=False,
-        help_text=_("The X-Request-ID of the request that wrote this row; empty for jobs and commands."),
-    )
+    request_id = request_id_field()
 
     class Meta:
         verbose_name = _("agency call")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import CreditRecord, Department, Entity
+from ops.fields import request_id_field
 
 
 class ApplicationStatus(models.TextChoices):
@@ -198,15 +199,7 @@ class Step(models.Model):
     reason = models.TextField(blank=True)
     due_on = models.DateField(null=True, blank=True)
     due_provisional = models.BooleanField(default=False)
-    request_id = models.CharField(
-        _("request id"),
-        max_length=64,
-        blank=True,
-        default="",
-        db_default="",  # rows written by raw SQL (the dataset generator's COPY) stay valid
-        editable=False,
-        help_text=_("The X-Request-ID of the request that wrote this row; empty for jobs and commands."),
-    )
+    request_id = request_id_field()
 
     class Meta:
         ordering = ["at", "id"]
