@@ -31,7 +31,7 @@ def site_env(database_url: str) -> dict:
         LOG_LEVEL="WARNING",
     )
     # Production's shared cache (the site refuses to start without one when DEBUG is off).
-    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
     return env
 
 
@@ -50,12 +50,14 @@ class Gunicorn:
     """The site as gunicorn.conf.py deploys it (threaded workers, one connection each)."""
 
     def __init__(
-        self, database_url: str, *, port: int = 8077, workers: int | None = None, prefix: tuple[str, ...] = ()
-    ):
+        self, database_url: str, *, port: int = 8077, workers: int | None = None, prefix: tuple[str, ...] = (),
+        app: str = "creditchina.wsgi", env: dict | None = None,
+    ):  # fmt: skip
         self.port = port
         self.prefix = prefix  # e.g. ("nice", "-n", "10")
         self.workers = workers
-        self.env = site_env(database_url)
+        self.app = app
+        self.env = {**site_env(database_url), **(env or {})}
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Gunicorn:
@@ -63,7 +65,7 @@ class Gunicorn:
             [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=self.env, check=True
         )
         self.process = subprocess.Popen(
-            [*self.prefix, str(Path(PYTHON).parent / "gunicorn"), "creditchina.wsgi",
+            [*self.prefix, str(Path(PYTHON).parent / "gunicorn"), self.app,
              *(["--workers", str(self.workers)] if self.workers else []),
              "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null", "--log-level", "warning"],
             cwd=ROOT, env=self.env,

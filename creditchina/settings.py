@@ -208,6 +208,21 @@ elif not DEBUG and not SINGLE_PROCESS:
         "shared one each gunicorn worker counts on its own (SINGLE_PROCESS=1 if the site runs as one process)."
     )
 
+# The shared page cache (disclosure.pagecache): public pages and API answers, dropped by the
+# writes when they commit. Only in a cache every process shares (a page one process kept
+# must be dropped by a write another one makes): PAGE_CACHE_URL, or the REDIS_URL cache;
+# without one the pages are read from the database every time, as they always were.
+# PAGE_CACHE=0 turns it off. PAGE_CACHE_RELEASE names what a kept page was made with; by
+# default a digest of the templates, translations and code, so a deployment starts afresh.
+PAGE_CACHE_URL = env_str("PAGE_CACHE_URL", REDIS_URL)
+if PAGE_CACHE_URL and env_bool("PAGE_CACHE", True):
+    CACHES["pages"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": PAGE_CACHE_URL,
+        "KEY_PREFIX": "pages",
+    }
+PAGE_CACHE_RELEASE = env_str("PAGE_CACHE_RELEASE", "")
+
 # The console backend writes every mail, with the applicant's query code, into the server's
 # log: for development only.
 CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from ops.logs import current_request_id
 
-from . import divisions, identity, publication, rules, search, uscc
+from . import divisions, identity, pagecache, publication, rules, search, uscc
 from .models import (
     CatalogItem,
     CreditRecord,
@@ -203,6 +203,7 @@ def _bump_entities(entity_ids, at) -> None:
         if len(chunk) > 1:
             list(Entity.objects.select_for_update(no_key=True).filter(pk__in=chunk).order_by("pk").values("pk"))
         Entity.objects.filter(pk__in=chunk).update(records_version=F("records_version") + 1, records_changed_at=at)
+    pagecache.entities_changed(ids)
 
 
 def _write_event(
@@ -699,6 +700,7 @@ def catalog_item_update(*, item: CatalogItem, actor, changes: dict, reason: str 
             Entity.objects.filter(pk__in=free).update(
                 records_version=F("records_version") + 1, records_changed_at=timezone.now()
             )
+            pagecache.entities_changed(free)
         for start in range(0, len(record_ids), 2000):
             _write_events(
                 record_ids=record_ids[start : start + 2000],

@@ -22,7 +22,7 @@ from django_ratelimit.decorators import ratelimit
 
 from notices.models import Notice
 
-from . import identity, search, selectors, uscc
+from . import identity, pagecache, search, selectors, uscc
 from .api.agency import csv_cell
 from .filters import EntitySearchFilter, RecordListFilter
 from .forms import SearchForm
@@ -181,21 +181,31 @@ def _corrected_code(normalized: str) -> str | None:
 PAGE_CACHE_SECONDS = 600
 
 
-def _profile_response(request, entity: Entity):
-    """An entity's page. The rendered page is cached under its ETag, which changes with
-    every change to the entity or its records and at midnight: a cached page is never stale."""
+def _profile_response(request, entity: Entity, fill: pagecache.Filling):
+    """An entity's page. With the shared page cache it is kept there (``pagecache``: dropped
+    by the next write to the entity or its records). Without it, the rendered page is kept in
+    the process under its ETag, which changes with every change to the entity or its records
+    and at midnight: a kept page is never stale either way."""
     etag, modified = selectors.entity_version(entity)
 
     def render_page():
+        if pagecache.enabled():
+            html = _render_profile(request, entity)
+            fill.keep(pagecache.Entry(tokens={}, etag=f'"{etag}"', modified=int(modified.timestamp()), body=html.encode()))
+            return HttpResponse(html)
         key = f"page:entity:{etag}:{get_language()}"
         html = cache.get(key)
         if html is None:
-            profile = selectors.entity_profile(entity)
-            html = render_to_string("disclosure/entity.html", {"profile": profile, "entity": entity}, request)
+            html = _render_profile(request, entity)
             cache.set(key, html, PAGE_CACHE_SECONDS)
         return HttpResponse(html)
 
     return _conditional(request, render_page, etag=etag, last_modified=modified)
+
+
+def _render_profile(request, entity: Entity) -> str:
+    profile = selectors.entity_profile(entity)
+    return render_to_string("disclosure/entity.html", {"profile": profile, "entity": entity}, request)
 
 
 @require_safe
@@ -209,17 +219,28 @@ def entity_detail(request, code):
         raise Http404
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
-    entity = selectors.entity_by_code(code)
+    key = pagecache.page_key("entity", code)
+    kept, found = pagecache.lookup(key, pagecache.code_key(code))
+    if kept is not None:
+        return kept.page(request)
+    fill = pagecache.filling(key)
+    entity = pagecache.read_entity(fill, code=code, hint=found.get(pagecache.code_key(code)))
     if entity is None:
         raise Http404
-    return _profile_response(request, entity)
+    return _profile_response(request, entity, fill)
 
 
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def person_detail(request, pk):
+    key = pagecache.page_key("person", pk)
+    kept, _found = pagecache.lookup(key)
+    if kept is not None:
+        return kept.page(request)
+    fill = pagecache.filling(key)
+    fill.depend(pagecache.entity_token_key(pk))
     entity = get_object_or_404(Entity.objects, pk=pk, kind=EntityKind.NATURAL_PERSON)
-    return _profile_response(request, entity)
+    return _profile_response(request, entity, fill)
 
 
 def record_gone(request):
@@ -230,22 +251,41 @@ def record_gone(request):
     return response
 
 
+def read_public_record(fill: pagecache.Filling, pk: int) -> CreditRecord:
+    """``selectors.public_record``, read after the token of the record's entity is taken (a
+    record's page and API answer are dropped with its entity's token)."""
+    entity_id = selectors.record_entity_id(pk) if pagecache.enabled() else None
+    if entity_id is not None:
+        fill.depend(pagecache.entity_token_key(entity_id))
+    record = selectors.public_record(pk)
+    if record.entity_id != entity_id:
+        # Moved to another entity by a correction in between: serve it, keep nothing.
+        fill.spoiled = True
+    return record
+
+
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def record_detail(request, pk):
+    key = pagecache.page_key("record", pk)
+    kept, _found = pagecache.lookup(key)
+    if kept is not None:
+        return kept.page(request)
+    fill = pagecache.filling(key)
     try:
-        record = selectors.public_record(pk)
+        record = read_public_record(fill, pk)
     except CreditRecord.DoesNotExist:
         raise Http404 from None
     except selectors.RecordGone:
         return record_gone(request)
     etag, modified = selectors.record_version(record)
-    return _conditional(
-        request,
-        lambda: render(request, "disclosure/record.html", {"record": record, "entity": record.entity}),
-        etag=etag,
-        last_modified=modified,
-    )
+
+    def render_page():
+        response = render(request, "disclosure/record.html", {"record": record, "entity": record.entity})
+        fill.keep(pagecache.Entry(tokens={}, etag=f'"{etag}"', modified=int(modified.timestamp()), body=response.content))
+        return response
+
+    return _conditional(request, render_page, etag=etag, last_modified=modified)
 
 
 PER_PAGE = 20
@@ -263,7 +303,26 @@ CSV_COLUMNS = [
 
 
 def _list_page(request, *, slug, title, categories, kind):
-    """A public list or a category page: filters, numbered pages, CSV export."""
+    """A public list or a category page: filters, numbered pages, CSV export. The first
+    pages without filters, the ones most people open, are kept in the shared page cache."""
+    page_number = request.GET.get("page", "1")
+    if pagecache.enabled() and set(request.GET) <= {"page"} and page_number in {str(n) for n in range(1, pagecache.LIST_PAGES_KEPT + 1)}:
+        key = pagecache.page_key("list", kind, slug, page_number)
+        kept, _found = pagecache.lookup(key)
+        if kept is not None:
+            return kept.page(request)
+        fill = pagecache.filling(key)
+        fill.depend(pagecache.LISTS)
+        response = _render_list_page(request, slug=slug, title=title, categories=categories, kind=kind)
+        if response.status_code == 200:
+            etag = pagecache.body_etag(response.content)
+            fill.keep(pagecache.Entry(tokens={}, etag=etag, modified=None, body=response.content))
+            pagecache.validate(response, etag, None)
+        return response
+    return _render_list_page(request, slug=slug, title=title, categories=categories, kind=kind)
+
+
+def _render_list_page(request, *, slug, title, categories, kind):
     filterset = RecordListFilter(request.GET or None, queryset=selectors.list_entries(categories), categories=categories)
     context = {
         "filterset": filterset,

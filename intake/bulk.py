@@ -32,7 +32,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from disclosure import divisions, publication, services
+from disclosure import divisions, pagecache, publication, services
 from disclosure.fold import fold
 from disclosure.models import (
     CreditRecord,
@@ -170,6 +170,7 @@ def _document_row(record_id: int, values: dict, department: Department) -> dict:
 
 def entities_bump(per_entity: Counter, *, at) -> None:
     """As many ``records_version`` bumps per entity as the services make: one per record."""
+    pagecache.entities_changed(per_entity)
     if copying():
         pairs = sorted(per_entity.items())
         with connection.cursor() as cursor:

@@ -119,3 +119,10 @@ def signing_p12(tmp_path_factory):
         path, passphrase=SIGNING_PASSPHRASE, common_name="Credit Disclosure TEST report signing"
     )
     return path
+
+
+@pytest.fixture
+def no_page_cache(settings):
+    """The site without the shared page cache (the pages read the database every time), for
+    tests that pin that path's queries; tests/disclosure/test_pagecache.py pins the other."""
+    settings.CACHES = {name: value for name, value in settings.CACHES.items() if name != "pages"}

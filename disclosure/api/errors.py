@@ -60,6 +60,9 @@ ERROR_RESPONSES = {
 }
 PUBLIC_ERROR_RESPONSES = {code: ERROR_RESPONSES[code] for code in (400, 404, 414, 429)}
 AGENCY_ERROR_RESPONSES = {code: ERROR_RESPONSES[code] for code in (400, 401, 403, 414, 429)}
+NOT_MODIFIED_RESPONSE = {
+    304: OpenApiResponse(description="Unchanged since the answer whose ETag the request sent (If-None-Match).")
+}
 GONE_RESPONSE = {410: OpenApiResponse(ErrorAnswer, description="The record is no longer disclosed.")}
 
 

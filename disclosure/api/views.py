@@ -1,9 +1,11 @@
 """The public API: the same content as the pages, from the same selectors, rate limited
 like them. No key needed."""
 
+import json
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
+from django.core.serializers.json import DjangoJSONEncoder
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -14,13 +16,14 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
-from disclosure import divisions, search, selectors, uscc
+from disclosure import divisions, pagecache, search, selectors, uscc
 from disclosure.filters import EntitySearchFilter, RecordApiFilter
 from disclosure.models import CreditRecord, Entity, EntityKind
 from disclosure.rules import Category
+from disclosure.views import read_public_record
 from ops.clientip import client_ip
 
-from .errors import GONE_RESPONSE, PUBLIC_ERROR_RESPONSES, gone
+from .errors import GONE_RESPONSE, NOT_MODIFIED_RESPONSE, PUBLIC_ERROR_RESPONSES, gone
 from .serializers import EntitySerializer, RecordSerializer, SearchHitSerializer
 
 
@@ -38,14 +41,6 @@ class PublicThrottle(AnonRateThrottle):
         if not settings.RATELIMIT_ENABLE:
             return True
         return super().allow_request(request, view)
-
-
-def _entity_or_404(code: str):
-    try:
-        canonical = uscc.validate(code)
-    except DjangoValidationError as exc:
-        raise ValidationError({"code": exc.messages}) from None
-    return get_object_or_404(Entity.objects, code=canonical)
 
 
 class SearchParams(serializers.Serializer):
@@ -106,37 +101,77 @@ def entity_search(request):
     )
 
 
-@extend_schema(responses={200: EntitySerializer, **PUBLIC_ERROR_RESPONSES}, summary="An entity by its Unified Social Credit Code")
-@api_view(["GET"])
-@throttle_classes([PublicThrottle])
-def entity_detail(request, code):
-    return Response(EntitySerializer(_entity_or_404(code)).data)
+def _kept_or(request, key: str, make) -> Response:
+    """The answer kept in the shared page cache under ``key``, or ``make(fill)``'s data, kept
+    there for the next request. With an ETag either way (and 304 when the client's copy is
+    current); ``no-cache``, like the pages."""
+    kept, _found = pagecache.lookup(key)
+    hit = kept is not None
+    if kept is None:
+        fill = pagecache.filling(key)
+        data = make(fill)
+        etag = pagecache.body_etag(json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder).encode())
+        kept = pagecache.Entry(tokens={}, etag=etag, modified=None, data=data)
+        fill.keep(kept)
+    response = kept.conditional(request)
+    if response is None:
+        response = Response(kept.data)
+        pagecache.validate(response, kept.etag, None)
+    if hit:
+        response[pagecache.HIT_HEADER] = "hit"
+    return response
+
+
+def _entity_read(fill, code: str):
+    try:
+        canonical = uscc.validate(code)
+    except DjangoValidationError as exc:
+        raise ValidationError({"code": exc.messages}) from None
+    entity = pagecache.read_entity(fill, code=canonical, hint=pagecache.remembered_id(canonical))
+    if entity is None:
+        raise NotFound
+    return entity
 
 
 @extend_schema(
-    responses={200: RecordSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
+    responses={200: EntitySerializer, **NOT_MODIFIED_RESPONSE, **PUBLIC_ERROR_RESPONSES},
+    summary="An entity by its Unified Social Credit Code")
+@api_view(["GET"])
+@throttle_classes([PublicThrottle])
+def entity_detail(request, code):
+    return _kept_or(
+        request, pagecache.page_key("api-entity", code), lambda fill: EntitySerializer(_entity_read(fill, code)).data
+    )
+
+
+@extend_schema(
+    responses={200: RecordSerializer(many=True), **NOT_MODIFIED_RESPONSE, **PUBLIC_ERROR_RESPONSES},
     summary="The records disclosed today about an entity")
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def entity_records(request, code):
-    entity = _entity_or_404(code)
-    records = selectors.entity_disclosed_records(entity=entity)
-    return Response(RecordSerializer(records, many=True).data)
+    def make(fill):
+        records = selectors.entity_disclosed_records(entity=_entity_read(fill, code))
+        return RecordSerializer(records, many=True).data
+
+    return _kept_or(request, pagecache.page_key("api-entity-records", code), make)
 
 
 @extend_schema(
-    responses={200: RecordSerializer, **GONE_RESPONSE, **PUBLIC_ERROR_RESPONSES},
+    responses={200: RecordSerializer, **NOT_MODIFIED_RESPONSE, **GONE_RESPONSE, **PUBLIC_ERROR_RESPONSES},
     summary="A record; 410 once no longer disclosed")
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def record_detail(request, pk):
+    def make(fill):
+        return RecordSerializer(read_public_record(fill, pk)).data
+
     try:
-        record = selectors.public_record(pk)
+        return _kept_or(request, pagecache.page_key("api-record", pk), make)
     except CreditRecord.DoesNotExist:
         raise NotFound from None
     except selectors.RecordGone:
         return gone()
-    return Response(RecordSerializer(record).data)
 
 
 class RecordPages(PageNumberPagination):

@@ -147,7 +147,7 @@ def test_entity_code_in_the_url_is_canonicalised(client, entity):
 
 
 @pytest.mark.parametrize("records", [1, 6])
-def test_entity_page_query_count_is_pinned(client, entity, frozen_today, django_assert_num_queries, records):
+def test_entity_page_query_count_is_pinned(client, entity, frozen_today, django_assert_num_queries, records, no_page_cache):
     for _ in range(records):
         CreditRecordFactory(entity=entity, decision_date=D(2026, 6, 15))
     with django_assert_num_queries(2):  # the entity with its version, its records
@@ -158,7 +158,7 @@ def test_entity_page_query_count_is_pinned(client, entity, frozen_today, django_
     assert cached.content == response.content
 
 
-def test_entity_with_former_names_reads_them(client, entity, frozen_today, django_assert_num_queries):
+def test_entity_with_former_names_reads_them(client, entity, frozen_today, django_assert_num_queries, no_page_cache):
     services.entity_add_former_name(entity=entity, name="北京华为网络技术有限公司", changed_on=D(2019, 3, 1))
     with django_assert_num_queries(3):
         response = client.get("/entities/91110000600037341L/")

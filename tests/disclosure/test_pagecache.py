@@ -1,0 +1,299 @@
+"""The shared page cache (disclosure.pagecache), from the outside: a kept page or API answer
+is served without the database, and the very next request after any committed write shows
+the new state, in both languages, for the page and the API.
+
+Transactional tests: the tokens are renewed when a write commits, and nothing read inside an
+uncommitted transaction is kept. With REDIS_URL set (CI's PostgreSQL pass) the cache is the
+real Redis; otherwise an in-process cache stands in (these tests are one process)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+
+import pytest
+import time_machine
+from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from disclosure import pagecache, services
+from disclosure.models import CreditRecord
+from repair import services as repair_services
+from tests.conftest import SHANGHAI
+from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory, UserFactory
+from tests.repair.conftest import jpeg, pdf
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CODE = "91110000600037341L"
+NOON = dt.datetime(2026, 11, 28, 12, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def page_cache(settings):
+    if "pages" not in settings.CACHES:
+        settings.CACHES = {
+            **settings.CACHES,
+            "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages-test"},
+        }
+    caches["pages"].clear()
+    caches["default"].clear()  # the API's rate limit counts there, under a stopped clock
+    assert pagecache.enabled()
+    with time_machine.travel(NOON, tick=False) as traveller:
+        yield traveller
+    with contextlib.suppress(Exception):  # a test may have pointed the cache at nothing
+        caches["pages"].clear()
+
+
+@pytest.fixture
+def record(page_cache, shipped_rule_sets):
+    entity = EntityFactory(name="北京华为数字技术有限公司", code=CODE)
+    return CreditRecordFactory(
+        entity=entity, decision_date=dt.date(2026, 6, 15), facts="未按规定公示年度报告。", outcome="罚款人民币五万元"
+    )
+
+
+def no_queries(client, url, **headers):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **headers)
+    assert [q["sql"] for q in queries.captured_queries] == []
+    return response
+
+
+PAGES = [
+    lambda r: f"/entities/{r.entity.code}/",
+    lambda r: f"/en/entities/{r.entity.code}/",
+    lambda r: f"/records/{r.pk}/",
+    lambda r: f"/en/records/{r.pk}/",
+    lambda r: f"/api/v1/entities/{r.entity.code}/",
+    lambda r: f"/api/v1/entities/{r.entity.code}/records/",
+    lambda r: f"/api/v1/records/{r.pk}/",
+    lambda r: "/lists/serious-dishonesty/",
+    lambda r: "/browse/penalties/",
+    lambda r: "/en/browse/penalties/?page=1",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_kept_answer_and_its_304_read_nothing_from_the_database(client, record, path):
+    url = path(record)
+    first = client.get(url)
+    assert first.status_code == 200
+    assert first["Cache-Control"] == "no-cache"
+    again = no_queries(client, url)
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+    assert again["Cache-Control"] == "no-cache"
+    unchanged = no_queries(client, url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert unchanged.status_code == 304
+    assert unchanged["ETag"] == first["ETag"]
+
+
+def test_a_miss_reads_what_a_page_without_the_cache_reads(client, record, django_assert_num_queries):
+    url = f"/entities/{CODE}/"
+    with django_assert_num_queries(3):  # the entity by code, again after its token, its records
+        client.get(url)
+    caches["pages"].delete(pagecache.page_key("entity", CODE))
+    with django_assert_num_queries(2):  # the entity by the id the cache remembers, its records
+        client.get(url)
+    with django_assert_num_queries(0):
+        client.get(url)
+
+
+def test_a_filtered_list_or_a_far_page_is_not_kept(client, record):
+    for url in ["/browse/penalties/?province=11", "/browse/penalties/?page=11", "/browse/penalties/?page=01"]:
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        assert queries.captured_queries, url
+
+
+def urls_of(record) -> list[str]:
+    code = record.entity.code
+    return [
+        f"/entities/{code}/", f"/en/entities/{code}/", f"/records/{record.pk}/", f"/en/records/{record.pk}/",
+        f"/api/v1/entities/{code}/", f"/api/v1/entities/{code}/records/",
+        f"/api/v1/records/{record.pk}/", "/browse/penalties/", "/en/browse/penalties/",
+    ]  # fmt: skip
+
+
+def warm(client, record):
+    for _ in range(2):  # the second time, every one is served from the cache
+        for url in urls_of(record):
+            client.get(url)
+
+
+def assert_current(client, record) -> dict[str, str]:
+    """What the next request for each page and answer gets is what the database says now:
+    the same status and bytes as when made afresh with nothing kept. Returns the bodies."""
+    served = {url: client.get(url) for url in urls_of(record)}
+    caches["pages"].clear()
+    fresh = {url: client.get(url) for url in urls_of(record)}
+    assert {url: r.status_code for url, r in served.items()} == {url: r.status_code for url, r in fresh.items()}
+    assert [url for url in served if served[url].content != fresh[url].content] == []
+    return {url: r.content.decode() for url, r in served.items()}
+
+
+def test_a_correction_shows_on_the_very_next_request(client, record):
+    warm(client, record)
+    services.record_correct(
+        record=CreditRecord.objects.get(pk=record.pk), actor=None, reason="更正事实", changes={"facts": "逾期未报送。"}
+    )
+    bodies = assert_current(client, record)
+    assert "逾期未报送。" in bodies[f"/records/{record.pk}/"]
+    assert "未按规定公示年度报告。" not in bodies[f"/records/{record.pk}/"]
+    assert "逾期未报送。" in bodies[f"/api/v1/records/{record.pk}/"]
+
+
+def test_a_rename_shows_in_both_languages_and_in_the_api(client, record):
+    warm(client, record)
+    services.entity_rename(entity=record.entity, new_name="北京华为新名称有限公司", changed_on=dt.date(2026, 11, 28))
+    bodies = assert_current(client, record)
+    for url in [f"/entities/{CODE}/", f"/en/entities/{CODE}/", f"/records/{record.pk}/", f"/api/v1/entities/{CODE}/"]:
+        assert "北京华为新名称有限公司" in bodies[url], url
+
+
+def test_a_withdrawal_through_repair_leaves_every_page_and_answer_at_once(client, record):
+    warm(client, record)
+    reviewer = UserFactory(username="reviewer")
+    record.department.staff.add(reviewer)
+    submission = repair_services.repair_submit(
+        record=CreditRecord.objects.get(pk=record.pk),
+        entity_code=record.entity.code,
+        entity_name=record.entity.name,
+        contact_person="张三",
+        phone="13800138000",
+        email="zhang@example.com",
+        statement="已缴清罚款并完成整改，建立了合规审核制度。",
+        signatory="李四",
+        commitment_confirmed=True,
+        fulfilment_files=[pdf()],
+        representation_files=[jpeg()],
+    )
+    repair_services.repair_accept(application=submission.application, reviewer=reviewer)
+    repair_services.repair_approve(application=submission.application, reviewer=reviewer)
+    code = record.entity.code
+    assert client.get(f"/records/{record.pk}/").status_code == 410
+    assert client.get(f"/en/records/{record.pk}/").status_code == 410
+    assert client.get(f"/api/v1/records/{record.pk}/").status_code == 410
+    assert client.get(f"/api/v1/entities/{code}/records/").json() == []
+    for url in [f"/entities/{code}/", f"/en/entities/{code}/", "/browse/penalties/"]:
+        assert f"/records/{record.pk}/" not in client.get(url).content.decode(), url
+    assert_current(client, record)
+
+
+def test_a_record_that_lapses_at_midnight_is_gone_from_the_first_request_after(client, page_cache, record):
+    last_day = record.disclosure_end  # shown through its last day, both ends inclusive
+    page_cache.move_to(dt.datetime.combine(last_day, dt.time(23, 59, 59), SHANGHAI))
+    warm(client, record)
+    assert record.outcome in assert_current(client, record)[f"/entities/{CODE}/"]
+    warm(client, record)
+    page_cache.move_to(dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0, 0, 0), SHANGHAI))
+    code = record.entity.code
+    assert client.get(f"/records/{record.pk}/").status_code == 410
+    assert client.get(f"/api/v1/entities/{code}/records/").json() == []
+    assert record.outcome not in client.get(f"/entities/{code}/").content.decode()
+    assert record.outcome not in client.get(f"/en/entities/{code}/").content.decode()
+    assert_current(client, record)
+
+
+def test_a_new_record_shows_on_the_entity_page_and_the_lists(client, record):
+    warm(client, record)
+    client.get("/browse/penalties/")
+    other = CreditRecordFactory(
+        entity=record.entity, catalog_item=record.catalog_item, decision_date=dt.date(2026, 9, 1), outcome="警告一次"
+    )
+    assert "警告一次" in client.get(f"/entities/{CODE}/").content.decode()
+    assert f"/records/{other.pk}/" in client.get("/browse/penalties/").content.decode()
+    assert_current(client, record)
+
+
+def test_a_department_renamed_in_the_admin_shows_on_kept_pages(client, record):
+    warm(client, record)
+    department = record.department
+    department.name = "上海市新设局"
+    department.save()
+    bodies = assert_current(client, record)
+    assert "上海市新设局" in bodies[f"/api/v1/records/{record.pk}/"]
+
+
+def test_a_catalog_change_reaches_kept_pages(client, record):
+    warm(client, record)
+    services.catalog_item_update(
+        item=record.catalog_item, actor=None, changes={"name": "改名后的目录项"}, reason="目录调整"
+    )
+    bodies = assert_current(client, record)
+    assert "改名后的目录项" in bodies[f"/api/v1/records/{record.pk}/"]
+
+
+def test_an_answer_made_from_rows_a_write_then_changed_is_never_served(client, record):
+    """The race the tokens exist for: a reader takes its tokens and reads the old rows; a
+    write commits (and renews the tokens); the reader keeps what it made. That entry must not
+    be served."""
+    url = f"/entities/{CODE}/"
+    key = pagecache.page_key("entity", CODE)
+    fill = pagecache.filling(key)
+    fill.depend(pagecache.entity_token_key(record.entity_id))
+    stale = client.get(url).content  # what the reader made from the rows before the write
+    caches["pages"].delete(key)
+    services.entity_rename(entity=record.entity, new_name="后来的名称有限公司", changed_on=dt.date(2026, 11, 28))
+    fill.keep(pagecache.Entry(tokens={}, etag='"stale"', modified=None, body=stale))
+    response = client.get(url)
+    assert response["ETag"] != '"stale"'
+    assert "后来的名称有限公司" in response.content.decode()
+
+
+def test_a_missing_token_retires_what_was_kept_under_it(client, record):
+    url = f"/entities/{CODE}/"
+    client.get(url)
+    no_queries(client, url)
+    caches["pages"].delete(pagecache.entity_token_key(record.entity_id))  # evicted
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert queries.captured_queries
+
+
+def test_a_new_release_does_not_serve_the_previous_ones_pages(client, record, settings):
+    url = f"/entities/{CODE}/"
+    client.get(url)
+    no_queries(client, url)
+    settings.PAGE_CACHE_RELEASE = "next"
+    pagecache.release.cache_clear()
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        assert queries.captured_queries
+    finally:
+        pagecache.release.cache_clear()
+
+
+def test_a_cache_that_is_down_is_a_miss_not_an_error(client, record, settings, caplog):
+    settings.CACHES = {
+        **settings.CACHES,
+        "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"},
+    }
+    response = client.get(f"/entities/{CODE}/")
+    assert response.status_code == 200
+    assert record.outcome in response.content.decode()
+    services.record_correct(
+        record=CreditRecord.objects.get(pk=record.pk), actor=None, reason="更正事实", changes={"facts": "逾期未报送。"}
+    )  # the renewal fails after the commit; the write stands, and the failure is logged
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        "page cache: could not renew 2 tokens after a write"
+    ]
+    assert CreditRecord.objects.get(pk=record.pk).facts == "逾期未报送。"
+    assert client.get(f"/api/v1/records/{record.pk}/").json()["facts"] == "逾期未报送。"
+
+
+def test_without_a_shared_cache_nothing_is_kept(client, settings, shipped_rule_sets, frozen_today):
+    settings.CACHES = {name: value for name, value in settings.CACHES.items() if name != "pages"}
+    assert not pagecache.enabled()
+    entity = EntityFactory(code=CODE)
+    CreditRecordFactory(entity=entity, catalog_item=CatalogItemFactory())
+    client.get(f"/entities/{CODE}/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/entities/{CODE}/").status_code == 200
+    assert queries.captured_queries
