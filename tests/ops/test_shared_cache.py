@@ -81,6 +81,9 @@ DOCUMENTED = {
     "SECURE_COOKIES": "1",
     "IDENTITY_HASH_KEY": "another-key",
     "REDIS_URL": None,  # the machine's Redis
+    "PAGE_CACHE_URL": None,  # the machine's Redis
+    "PAGE_CACHE": "1",
+    "PAGE_CACHE_RELEASE": "2026.11-documented",
     "SINGLE_PROCESS": "0",
     "DB_CONN_MAX_AGE": "0",
     "DB_CONN_HEALTH_CHECKS": "1",
@@ -151,7 +154,7 @@ call_command("migrate", verbosity=0)
 settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 client = Client(HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_FOR="203.0.113.5", REMOTE_ADDR="10.0.0.1")
 statuses = [client.get(url).status_code for url in ("/", "/en/search/?q=abc", "/api/v1/entities/?q=abc", "/healthz", "/readyz")]
-print(json.dumps({"statuses": statuses, "backend": type(caches["default"]).__name__}))
+print(json.dumps({"statuses": statuses, "backend": type(caches["default"]).__name__, "pages": type(caches["pages"]).__name__}))
 """
 
 
@@ -162,6 +165,7 @@ def test_the_site_starts_and_serves_with_every_documented_setting(tmp_path, sign
         REPORT_SIGNING_PASSPHRASE=SIGNING_PASSPHRASE,
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         REDIS_URL=redis_url(),
+        PAGE_CACHE_URL=redis_url(),
         MEDIA_ROOT=str(tmp_path / "private"),
         DJANGO_SETTINGS_MODULE="creditchina.settings",
     )
@@ -170,7 +174,7 @@ def test_the_site_starts_and_serves_with_every_documented_setting(tmp_path, sign
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == (
-        '{"statuses": [200, 200, 200, 200, 200], "backend": "RedisCache"}'
+        '{"statuses": [200, 200, 200, 200, 200], "backend": "RedisCache", "pages": "RedisCache"}'
     )
 
 
