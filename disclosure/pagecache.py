@@ -6,16 +6,19 @@ language, the day in the site's time zone (a record that lapses at midnight is o
 kept under the new day's key) and the release (templates, translations and this app's code:
 a deployment never serves the previous release's pages).
 
-How a kept answer is known to be current: every answer depends on one or more
-*generations*, random tokens kept in the same cache: one per entity (its page, its records'
-pages and API answers) and one for the lists. A write changes the tokens of what it touched
-when its transaction commits (``entities_changed``: called where the entities'
-``records_version`` is bumped, so in the same transactions that write the record events);
-an answer is served from the cache only while every token it was made under is still the
-current one. A reader takes the tokens *before* it reads the database, so an answer built
-from rows a concurrent write was about to change is kept under tokens that write replaces:
-it is never served. A token that is missing (evicted, or a cache restarted empty) is made
-anew, which also retires everything kept under the old one.
+How a kept answer is known to be current: every answer depends on *tokens*, random values
+kept in the same cache: one per entity (under its id and, for the answers asked for by code,
+under its code), one for the lists, one for the reference tables every page shows. A write
+renews the tokens of what it touched when its transaction commits (``entities_changed``:
+called where the entities' ``records_version`` is bumped, in the transactions that write
+the record events, and when an entity row is saved; ``site_changed`` for departments,
+catalog items and rule sets). An answer is served only while every token it was made under
+is still current. A reader takes the tokens *before* it reads the database (in the round
+trip that finds the entry missing), so an answer built from rows a concurrent write was
+about to change is kept under tokens that write replaces: it is never served. A missing
+token (evicted, or a cache restarted empty) is made anew, which retires everything kept
+under the old one. A hit costs one round trip to the cache (two for a record, whose entity
+is only known from the entry) and no query.
 
 Without a configured shared cache (``CACHES["pages"]``, from ``PAGE_CACHE_URL`` or
 ``REDIS_URL``) nothing here is used, and the pages work as without it. A cache that fails
@@ -89,6 +92,12 @@ def entity_token_key(entity_id: int) -> str:
     return f"gen:e:{entity_id}"
 
 
+def code_token_key(code: str) -> str:
+    """The same entity's token under its code, for the answers asked for by code: a reader
+    has it in the round trip that reads the kept answer."""
+    return f"gen:c:{code}"
+
+
 def page_key(*parts) -> str:
     """A kept answer's key: what it is, then the language, the day and the release."""
     day = timezone.localdate().isoformat()
@@ -112,14 +121,26 @@ def _safely(operation, default=None):
 # Writes -----------------------------------------------------------------------------------
 
 
-def entities_changed(entity_ids) -> None:
+def entities_changed(entity_ids, *, codes=()) -> None:
     """The entities' pages and API answers, and the lists, change when the current
-    transaction commits. Call it wherever an entity's ``records_version`` or row changes."""
+    transaction commits. Call it wherever an entity's ``records_version`` or row changes.
+    ``codes``: the entities' codes, when the caller has them (a deleted entity's)."""
     if not enabled():
         return
     ids = sorted(set(entity_ids))
-    if ids:
-        transaction.on_commit(lambda: _renew([entity_token_key(pk) for pk in ids] + [LISTS]))
+    if ids or codes:
+        transaction.on_commit(lambda: _renew_entities(ids, list(codes)))
+
+
+def _renew_entities(ids: list[int], codes: list[str]) -> None:
+    from .models import Entity
+
+    for start in range(0, max(len(ids), 1), 1000):
+        chunk = ids[start : start + 1000]
+        found = list(Entity.objects.filter(pk__in=chunk, code__isnull=False).values_list("code", flat=True))
+        keys = [entity_token_key(pk) for pk in chunk] + [code_token_key(code) for code in found + codes]
+        codes = []
+        _renew(keys + [LISTS])
 
 
 def site_changed() -> None:
@@ -137,7 +158,7 @@ def connect() -> None:
     from .models import CatalogItem, Department, DisclosureRuleSet, Entity
 
     def entity_saved(sender, instance, **kwargs):
-        entities_changed([instance.pk])
+        entities_changed([instance.pk], codes=[instance.code] if instance.code else [])
 
     def reference_saved(sender, **kwargs):
         site_changed()
@@ -204,49 +225,66 @@ def validate(response, etag: str, modified: int | None) -> None:
     patch_cache_control(response, no_cache=True)
 
 
-def lookup(key: str, *extra: str) -> tuple[Entry | None, dict]:
-    """The current entry under ``key`` (or None), and the values of ``extra`` keys read in the
-    same round trip."""
+def lookup(key: str, *tokens: str) -> tuple[Entry | None, Filling]:
+    """The current entry under ``key``, or None and the ``Filling`` to make it with. Reads
+    the entry and the tokens the caller names (the site's always) in one round trip; an
+    entry that depends on others asks for them in a second one. On a miss the filling holds
+    those tokens, read before the caller reads the database."""
+    fill = Filling(key)
     if not enabled():
-        return None, {}
-    found = _safely(lambda: _cache().get_many([key, *extra]), {})
+        fill.spoiled = True
+        return None, fill
+    names = [SITE, *tokens]
+    found = _safely(lambda: _cache().get_many([key, *names]))
+    if found is None:
+        fill.spoiled = True
+        return None, fill
     entry = found.pop(key, None)
     if entry is not None:
-        current = _safely(lambda: _cache().get_many(list(entry.tokens)), {})
-        if any(current.get(name) != token for name, token in entry.tokens.items()):
-            entry = None
-    return entry, found
+        others = [name for name in entry.tokens if name not in names]
+        current = dict(found)
+        if others:
+            current.update(_safely(lambda: _cache().get_many(others), {}))
+        if all(current.get(name) == token for name, token in entry.tokens.items()):
+            return entry, fill
+    fill.take(names, found)
+    return None, fill
 
 
 @dataclass
 class Filling:
     """An answer being made on a miss: the tokens it depends on, taken before the database is
-    read (``depend``), then ``keep`` stores it under them."""
+    read (``lookup``, ``depend``), then ``keep`` stores it under them."""
 
     key: str
     tokens: dict[str, str] = field(default_factory=dict)
     spoiled: bool = False
 
     def depend(self, *names: str) -> None:
-        if not enabled() or self.spoiled:
-            return
         names = [name for name in names if name not in self.tokens]
-        cache_ = _cache()
-        current = _safely(lambda: cache_.get_many(names))
+        if not enabled() or self.spoiled or not names:
+            return
+        current = _safely(lambda: _cache().get_many(names))
         if current is None:
             self.spoiled = True
             return
+        self.take(names, current)
+
+    def take(self, names, current: dict) -> None:
+        """Take the tokens ``names`` from ``current`` (what the cache holds); one nobody has
+        made yet (or that was evicted) is made here. If another process makes it at the
+        same moment, theirs is taken."""
+        cache_ = _cache()
         for name in names:
-            if name not in current:
-                # A token nobody has made yet (or that was evicted): make one. If another
-                # process makes it at the same moment, take theirs.
+            token = current.get(name)
+            if token is None:
                 fresh = secrets.token_hex(8)
                 added = _safely(lambda n=name, f=fresh: cache_.add(n, f, TOKEN_SECONDS))
-                current[name] = fresh if added else _safely(lambda n=name: cache_.get(n))
-            if current[name] is None:
+                token = fresh if added else _safely(lambda n=name: cache_.get(n))
+            if token is None:
                 self.spoiled = True
                 return
-            self.tokens[name] = current[name]
+            self.tokens[name] = token
 
     def keep(self, entry: Entry) -> None:
         if not enabled() or self.spoiled or not self.tokens or _uncommitted():
@@ -255,43 +293,5 @@ class Filling:
         _safely(lambda: _cache().set(self.key, entry, ENTRY_SECONDS))
 
 
-def filling(key: str) -> Filling:
-    """Start making the answer kept under ``key``: it depends on the site token at least."""
-    fill = Filling(key)
-    fill.depend(SITE)
-    return fill
-
-
 def body_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-def read_entity(fill: Filling, *, code: str, hint: int | None):
-    """The entity with ``code``, read after its token is taken (so its page cannot be kept
-    under a token a concurrent rename already replaced). ``hint``: the entity's id, when the
-    cache remembers it (codes do not move between entities; it is checked all the same)."""
-    from . import selectors
-
-    if hint is not None:
-        fill.depend(entity_token_key(hint))
-        entity = selectors.entity_by_pk(hint)
-        if entity is not None and entity.code == code:
-            return entity
-    entity = selectors.entity_by_code(code)
-    if entity is None or not enabled():
-        return entity
-    if not _uncommitted():
-        _safely(lambda: _cache().set(code_key(code), entity.pk, TOKEN_SECONDS))
-    fill.depend(entity_token_key(entity.pk))
-    return selectors.entity_by_pk(entity.pk)
-
-
-def code_key(code: str) -> str:
-    return f"id:{code}"
-
-
-def remembered_id(code: str) -> int | None:
-    """The id of the entity with ``code``, if the cache remembers it (see ``read_entity``)."""
-    if not enabled():
-        return None
-    return _safely(lambda: _cache().get(code_key(code)))

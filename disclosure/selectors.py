@@ -41,10 +41,6 @@ def entity_by_code(code: str) -> Entity | None:
     return found[0] if found else None
 
 
-def entity_by_pk(pk: int) -> Entity | None:
-    return Entity.objects.filter(pk=pk).first()
-
-
 def record_entity_id(pk: int) -> int | None:
     """Whose record ``pk`` is (None when there is no such record), whether disclosed or not."""
     return CreditRecord.objects.filter(pk=pk).values_list("entity_id", flat=True).first()

@@ -219,12 +219,10 @@ def entity_detail(request, code):
         raise Http404
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
-    key = pagecache.page_key("entity", code)
-    kept, found = pagecache.lookup(key, pagecache.code_key(code))
+    kept, fill = pagecache.lookup(pagecache.page_key("entity", code), pagecache.code_token_key(code))
     if kept is not None:
         return kept.page(request)
-    fill = pagecache.filling(key)
-    entity = pagecache.read_entity(fill, code=code, hint=found.get(pagecache.code_key(code)))
+    entity = selectors.entity_by_code(code)
     if entity is None:
         raise Http404
     return _profile_response(request, entity, fill)
@@ -233,12 +231,9 @@ def entity_detail(request, code):
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def person_detail(request, pk):
-    key = pagecache.page_key("person", pk)
-    kept, _found = pagecache.lookup(key)
+    kept, fill = pagecache.lookup(pagecache.page_key("person", pk), pagecache.entity_token_key(pk))
     if kept is not None:
         return kept.page(request)
-    fill = pagecache.filling(key)
-    fill.depend(pagecache.entity_token_key(pk))
     entity = get_object_or_404(Entity.objects, pk=pk, kind=EntityKind.NATURAL_PERSON)
     return _profile_response(request, entity, fill)
 
@@ -267,11 +262,9 @@ def read_public_record(fill: pagecache.Filling, pk: int) -> CreditRecord:
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def record_detail(request, pk):
-    key = pagecache.page_key("record", pk)
-    kept, _found = pagecache.lookup(key)
+    kept, fill = pagecache.lookup(pagecache.page_key("record", pk))
     if kept is not None:
         return kept.page(request)
-    fill = pagecache.filling(key)
     try:
         record = read_public_record(fill, pk)
     except CreditRecord.DoesNotExist:
@@ -307,12 +300,9 @@ def _list_page(request, *, slug, title, categories, kind):
     pages without filters, the ones most people open, are kept in the shared page cache."""
     page_number = request.GET.get("page", "1")
     if pagecache.enabled() and set(request.GET) <= {"page"} and page_number in {str(n) for n in range(1, pagecache.LIST_PAGES_KEPT + 1)}:
-        key = pagecache.page_key("list", kind, slug, page_number)
-        kept, _found = pagecache.lookup(key)
+        kept, fill = pagecache.lookup(pagecache.page_key("list", kind, slug, page_number), pagecache.LISTS)
         if kept is not None:
             return kept.page(request)
-        fill = pagecache.filling(key)
-        fill.depend(pagecache.LISTS)
         response = _render_list_page(request, slug=slug, title=title, categories=categories, kind=kind)
         if response.status_code == 200:
             etag = pagecache.body_etag(response.content)

@@ -101,14 +101,13 @@ def entity_search(request):
     )
 
 
-def _kept_or(request, key: str, make) -> Response:
+def _kept_or(request, key: str, make, *tokens: str) -> Response:
     """The answer kept in the shared page cache under ``key``, or ``make(fill)``'s data, kept
     there for the next request. With an ETag either way (and 304 when the client's copy is
     current); ``no-cache``, like the pages."""
-    kept, _found = pagecache.lookup(key)
+    kept, fill = pagecache.lookup(key, *tokens)
     hit = kept is not None
     if kept is None:
-        fill = pagecache.filling(key)
         data = make(fill)
         etag = pagecache.body_etag(json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder).encode())
         kept = pagecache.Entry(tokens={}, etag=etag, modified=None, data=data)
@@ -122,12 +121,15 @@ def _kept_or(request, key: str, make) -> Response:
     return response
 
 
-def _entity_read(fill, code: str):
+def _canonical(code: str) -> str:
     try:
-        canonical = uscc.validate(code)
+        return uscc.validate(code)
     except DjangoValidationError as exc:
         raise ValidationError({"code": exc.messages}) from None
-    entity = pagecache.read_entity(fill, code=canonical, hint=pagecache.remembered_id(canonical))
+
+
+def _entity_or_404(code: str):
+    entity = selectors.entity_by_code(code)
     if entity is None:
         raise NotFound
     return entity
@@ -139,8 +141,12 @@ def _entity_read(fill, code: str):
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def entity_detail(request, code):
+    code = _canonical(code)
     return _kept_or(
-        request, pagecache.page_key("api-entity", code), lambda fill: EntitySerializer(_entity_read(fill, code)).data
+        request,
+        pagecache.page_key("api-entity", code),
+        lambda fill: EntitySerializer(_entity_or_404(code)).data,
+        pagecache.code_token_key(code),
     )
 
 
@@ -150,11 +156,13 @@ def entity_detail(request, code):
 @api_view(["GET"])
 @throttle_classes([PublicThrottle])
 def entity_records(request, code):
+    code = _canonical(code)
+
     def make(fill):
-        records = selectors.entity_disclosed_records(entity=_entity_read(fill, code))
+        records = selectors.entity_disclosed_records(entity=_entity_or_404(code))
         return RecordSerializer(records, many=True).data
 
-    return _kept_or(request, pagecache.page_key("api-entity-records", code), make)
+    return _kept_or(request, pagecache.page_key("api-entity-records", code), make, pagecache.code_token_key(code))
 
 
 @extend_schema(

@@ -94,10 +94,7 @@ def test_a_kept_answer_and_its_304_read_nothing_from_the_database(client, record
 
 def test_a_miss_reads_what_a_page_without_the_cache_reads(client, record, django_assert_num_queries):
     url = f"/entities/{CODE}/"
-    with django_assert_num_queries(3):  # the entity by code, again after its token, its records
-        client.get(url)
-    caches["pages"].delete(pagecache.page_key("entity", CODE))
-    with django_assert_num_queries(2):  # the entity by the id the cache remembers, its records
+    with django_assert_num_queries(2):  # the entity, its records
         client.get(url)
     with django_assert_num_queries(0):
         client.get(url)
@@ -235,8 +232,7 @@ def test_an_answer_made_from_rows_a_write_then_changed_is_never_served(client, r
     be served."""
     url = f"/entities/{CODE}/"
     key = pagecache.page_key("entity", CODE)
-    fill = pagecache.filling(key)
-    fill.depend(pagecache.entity_token_key(record.entity_id))
+    _kept, fill = pagecache.lookup(key, pagecache.code_token_key(CODE))
     stale = client.get(url).content  # what the reader made from the rows before the write
     caches["pages"].delete(key)
     services.entity_rename(entity=record.entity, new_name="后来的名称有限公司", changed_on=dt.date(2026, 11, 28))
@@ -250,7 +246,7 @@ def test_a_missing_token_retires_what_was_kept_under_it(client, record):
     url = f"/entities/{CODE}/"
     client.get(url)
     no_queries(client, url)
-    caches["pages"].delete(pagecache.entity_token_key(record.entity_id))  # evicted
+    caches["pages"].delete(pagecache.code_token_key(CODE))  # evicted
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     assert queries.captured_queries
@@ -282,7 +278,7 @@ def test_a_cache_that_is_down_is_a_miss_not_an_error(client, record, settings, c
         record=CreditRecord.objects.get(pk=record.pk), actor=None, reason="更正事实", changes={"facts": "逾期未报送。"}
     )  # the renewal fails after the commit; the write stands, and the failure is logged
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
-        "page cache: could not renew 2 tokens after a write"
+        "page cache: could not renew 3 tokens after a write"  # the entity under its id and code, the lists
     ]
     assert CreditRecord.objects.get(pk=record.pk).facts == "逾期未报送。"
     assert client.get(f"/api/v1/records/{record.pk}/").json()["facts"] == "逾期未报送。"
