@@ -37,7 +37,7 @@ from functools import cache
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
@@ -198,6 +198,7 @@ class Entry:
     body: bytes = b""
     content_type: str = "text/html; charset=utf-8"
     data: object = None
+    location: str = ""  # a kept redirect's target
     subject: int | None = None  # the entity the answer is about, when a reader needs it
 
     def conditional(self, request) -> HttpResponse | None:
@@ -208,6 +209,10 @@ class Entry:
         return response
 
     def page(self, request) -> HttpResponse:
+        if self.location:
+            response = HttpResponseRedirect(self.location)
+            response[HIT_HEADER] = "hit"
+            return response
         response = self.conditional(request)
         if response is None:
             response = HttpResponse(self.body, status=self.status, content_type=self.content_type)

@@ -123,9 +123,16 @@ def search_view(request):
             context["code_error"] = exc.messages[0]
             context["did_you_mean"] = _corrected_code(normalized)
         else:
+            # The commonest search: a code someone copied. Where it leads is kept too (an
+            # entity created with the code renews the code's token).
+            kept, fill = pagecache.lookup(pagecache.page_key("search-code", code), pagecache.code_token_key(code))
+            if kept is not None:
+                return kept.page(request)
             entity = selectors.entity_by_code(code)
             if entity:
-                return redirect("disclosure:entity", code=entity.code)
+                response = redirect("disclosure:entity", code=entity.code)
+                fill.keep(pagecache.Entry(tokens={}, etag="", modified=None, status=302, location=response["Location"]))
+                return response
             context["message"] = _(
                 "No entity with the code %(code)s is published here. Check the code against the "
                 "business licence, or search by the entity's name."

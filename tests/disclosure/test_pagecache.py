@@ -92,6 +92,23 @@ def test_a_kept_answer_and_its_304_read_nothing_from_the_database(client, record
     assert unchanged["ETag"] == first["ETag"]
 
 
+def test_a_search_for_a_code_is_sent_to_the_entity_without_the_database(client, record):
+    url = f"/search/?q={CODE.lower()}"
+    first = client.get(url)
+    assert (first.status_code, first["Location"]) == (302, f"/entities/{CODE}/")
+    again = no_queries(client, url)
+    assert (again.status_code, again["Location"], again["X-Cache"]) == (302, f"/entities/{CODE}/", "hit")
+    english = client.get(f"/en/search/?q={CODE}")
+    assert (english.status_code, english["Location"]) == (302, f"/en/entities/{CODE}/")
+
+
+def test_a_code_searched_before_its_entity_existed_leads_to_it_once_it_does(client, shipped_rule_sets, page_cache):
+    url = f"/search/?q={CODE}"
+    assert client.get(url).status_code == 200  # "no entity with this code"
+    EntityFactory(code=CODE)
+    assert client.get(url)["Location"] == f"/entities/{CODE}/"
+
+
 def test_a_miss_reads_what_a_page_without_the_cache_reads(client, record, django_assert_num_queries):
     url = f"/entities/{CODE}/"
     with django_assert_num_queries(2):  # the entity, its records
