@@ -119,3 +119,35 @@ def signing_p12(tmp_path_factory):
         path, passphrase=SIGNING_PASSPHRASE, common_name="Credit Disclosure TEST report signing"
     )
     return path
+
+
+@pytest.fixture(autouse=True)
+def _reads_from_the_primary(request, settings):
+    """Only the tests marked ``replica`` read through a read replica. The others write and
+    read back at once, which a replica shows a moment later, and their databases (the
+    ``db`` fixture's open transaction) are not on the replica at all."""
+    from ops import replicas
+
+    if request.node.get_closest_marker("replica") is None:
+        settings.DATABASE_REPLICAS = []
+    replicas.forget_states()
+    yield
+    replicas.forget_states()
+
+
+def run_daily_expiries(on=None):
+    """The daily job, as the deployment runs it just after midnight (deploy/): the day's
+    expiry events, and the record that the day's are written, which the agency feed waits
+    for."""
+    import io
+
+    from django.core.management import call_command
+
+    args = ["--on", on.isoformat()] if on else []
+    call_command("records_record_expiries", *args, stdout=io.StringIO())
+
+
+@pytest.fixture
+def expiries_written(db):
+    """Today's daily job has run (see ``run_daily_expiries``). Use after ``frozen_today``."""
+    run_daily_expiries()
