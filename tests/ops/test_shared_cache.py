@@ -30,7 +30,7 @@ def settings_env(**env):
     base = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SINGLE_PROCESS", "REDIS_URL", "EMAIL_BACKEND", "DATABASE_URL"}
+        if k not in {"DEBUG", "SINGLE_PROCESS", "REDIS_URL", "EMAIL_BACKEND", "DATABASE_URL", "DATABASE_REPLICA_URLS"}
     }
     base.update(env)
     return base
