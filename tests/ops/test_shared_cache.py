@@ -82,6 +82,10 @@ DOCUMENTED = {
     "IDENTITY_HASH_KEY": "another-key",
     "REDIS_URL": None,  # the machine's Redis
     "SINGLE_PROCESS": "0",
+    "DATABASE_REPLICA_URLS": None,  # none: the test's own SQLite file has no replica
+    "REPLICA_MAX_LAG_SECONDS": "10",
+    "REPLICA_CHECK_SECONDS": "5",
+    "READ_YOUR_WRITES_SECONDS": "15",
     "DB_CONN_MAX_AGE": "0",
     "DB_CONN_HEALTH_CHECKS": "1",
     "TRUSTED_PROXY_COUNT": "1",
