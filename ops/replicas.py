@@ -204,7 +204,7 @@ def _within_read_your_writes(request) -> bool:
     than one window is not one this site set, and is ignored, so a forged cookie cannot pin a
     browser to the primary."""
     raw = request.COOKIES.get(READ_YOUR_WRITES_COOKIE)
-    if not raw or not raw.isdigit() or len(raw) > 12:
+    if not raw or not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         return False
     now = time.time()
     return now < int(raw) <= now + settings.READ_YOUR_WRITES_SECONDS
