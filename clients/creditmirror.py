@@ -248,20 +248,28 @@ class Mirror:
     def sync(self, *, verify: bool = True) -> dict:
         """What a scheduled run does: load the snapshot the first time, follow the feed,
         check, reload if the check fails, and report the cursor."""
-        report = {"loaded": None, "applied": 0, "verified": None, "reloaded": False}
-        if self.cursor is None:
-            report["loaded"] = self.load_snapshot()
-        report["applied"] = self.follow()
-        if verify:
-            check = self.verify()
-            if not check.ok:
-                report["reloaded"] = True
+        report = {"loaded": None, "applied": 0, "verified": None, "reloaded": False, "held_back": False}
+        try:
+            if self.cursor is None:
                 report["loaded"] = self.load_snapshot()
-                self.follow()
+            report["applied"] = self.follow()
+            if verify:
                 check = self.verify()
-            report["verified"] = check.ok
+                if not check.ok:
+                    report["reloaded"] = True
+                    report["loaded"] = self.load_snapshot()
+                    self.follow()
+                    check = self.verify()
+                report["verified"] = check.ok
+        except ApiError as exc:
+            if exc.status != 503:
+                raise
+            # Just after midnight the site writes the day's expiries; until it has, the feed
+            # holds back and the snapshot and the digest answer 503. The next run checks.
+            report["held_back"] = True
         report["cursor"] = self.cursor
-        self.acknowledge()
+        if self.cursor is not None:
+            self.acknowledge()
         return report
 
 

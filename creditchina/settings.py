@@ -93,6 +93,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "ops.logs.RequestIdMiddleware",
+    # Where the request reads (a replica for public reads): before anything that reads.
+    "ops.replicas.ReadRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -152,6 +154,43 @@ else:
     # time on the entity page under load (bench/README.md). Without it, a connection that
     # PostgreSQL dropped fails one request in its worker, and the next one reconnects.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", False)
+
+# Read replicas (PostgreSQL streaming replicas of the primary): one URL each, comma-separated.
+# Public reads go to a healthy replica, everything else to the primary (ops/replicas.py,
+# creditchina/routers.py). A replica that does not answer, or has not replayed what the
+# primary committed more than REPLICA_MAX_LAG_SECONDS ago, is left aside until a later check
+# (at most every REPLICA_CHECK_SECONDS per process) finds it fit again.
+DATABASE_REPLICAS = []
+_replica_urls = os.environ.get("DATABASE_REPLICA_URLS", "").strip()
+for _number, _url in enumerate(_replica_urls.split(",") if _replica_urls else [], start=1):
+    if not _url.strip():
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS: replica {_number} is empty (a stray comma?).")
+    try:
+        _replica = dj_database_url.parse(_url.strip(), conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS: replica {_number} is not understood: {exc}") from None
+    if "postgresql" not in _replica["ENGINE"] or _replica["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URLS: replica {_number} is not PostgreSQL, or the primary (DATABASE_URL) is not: "
+            "read replicas are PostgreSQL streaming replicas of the primary."
+        )
+    _replica["CONN_HEALTH_CHECKS"] = DATABASES["default"].get("CONN_HEALTH_CHECKS", False)
+    # A replica that is down must not hold a request for long before the site falls back.
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # Tests: the test database is made on the primary and reaches the replica by replication;
+    # the replica connects to it under the same name and is never created or flushed.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+DATABASE_ROUTERS = ["creditchina.routers.PrimaryReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 10)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 5)
+# After a state-changing request (a form sent, a sign-in), the browser reads from the primary
+# for this long, so it sees what it has just done even when a replica is a moment behind.
+READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 15)
+for _name in ("REPLICA_MAX_LAG_SECONDS", "REPLICA_CHECK_SECONDS", "READ_YOUR_WRITES_SECONDS"):
+    if not 0 <= globals()[_name] <= 3600:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]} is out of range: 0 to 3600 seconds.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

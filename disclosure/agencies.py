@@ -90,7 +90,7 @@ def agency_call_log(*, key: AgencyKey, method: str, endpoint: str, status: int) 
 def agency_acknowledge(*, agency: Agency, cursor: int) -> Agency:
     """Record that the agency's copy has applied every event up to ``cursor``. A cursor
     beyond the feed's head is refused: nobody can have applied events that do not exist."""
-    head = feed.latest_cursor()
+    head = feed.head().latest
     if cursor < 0 or cursor > head:
         raise ValidationError(
             {

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
 
@@ -59,11 +59,14 @@ class CompiledQuery:
         self.build = build
         self.markers = markers
         self._by_connection: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self.model = build(**markers).model
+        self._model = None
 
     def __call__(self, *, using: str | None = None, **values) -> list:
-        # The database the queryset itself would read from (a replica, for a public page).
-        using = using or router.db_for_read(self.model) or DEFAULT_DB_ALIAS
+        if using is None:
+            # Where the ordinary queryset would read (a replica, for a public request).
+            if self._model is None:
+                self._model = self.build(**self.markers).model
+            using = router.db_for_read(self._model)
         connection = connections[using]
         compiled = self._by_connection.get(connection)
         if compiled is None:

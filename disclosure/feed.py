@@ -10,6 +10,8 @@ snapshot and the digest.
 - The digest is a count and an order-independent hash of (id, version) over the records
   shown on a day (``CreditRecord.objects.disclosed``), overall, per bucket of ids or per
   entity.
+- None of them shows an event of a day whose expiry events the daily job has not yet
+  written (see "the feed's head" below); nothing here writes.
 """
 
 from __future__ import annotations
@@ -18,50 +20,96 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from . import services
-from .models import TOMBSTONES, CreditRecord, FeedType, PublishedDocument, RecordEvent
+from ops import replicas
+
+from .models import TOMBSTONES, CreditRecord, ExpiryDay, FeedType, PublishedDocument, RecordEvent
 
 MAX_LIMIT = 5000
 
-EXPIRIES_PER_REQUEST = 2000
-EXPIRIES_CHECK_SECONDS = 10
+
+# ------------------------------------------------------------------------- the feed's head
+#
+# Events are in commit order (their ids; ``services.lock_event_order``), and each carries the
+# time it was written, read under the same lock, so times follow ids. Day D's expiry events
+# are written by the daily job just after midnight, which records D in ``ExpiryDay`` in the
+# same transaction as the last of them. Until it has, the feed ends at the last event written
+# before D began: an agency never applies an event of D before the expiries of D (records
+# whose last day was D - 1) are there for it, and never one of D + 1 before those of D + 1.
+# Once D is recorded, the events of D follow in id order: those written between midnight and
+# the job, then the expiries, then the rest of the day.
 
 
-def ensure_expiries_recorded(today: dt.date | None = None) -> None:
-    """Expiry events appear on the day a record stops being shown, even if the daily job has
-    not run yet: the feed writes what is due before it answers (one indexed look-up when
-    nothing is). A request writes at most one batch; a larger backlog (after an import) is
-    the daily ``records_record_expiries`` job's."""
+class FeedHeldBack(Exception):
+    """The feed holds back events written after the last day whose expiries are written:
+    a snapshot or digest now would hold changes the feed does not yet show."""
+
+    def __init__(self, head: Head):
+        super().__init__(head)
+        self.head = head
+
+
+@dataclass(frozen=True)
+class Head:
+    cursor: int  # the feed's head: the last event it serves (0 for none)
+    latest: int  # the last event written: above ``cursor`` while the feed holds back
+    expiries_through: dt.date | None  # the last day whose expiry events are all written
+
+    @property
+    def held_back(self) -> bool:
+        return self.latest > self.cursor
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in the site's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def expiries_written_through() -> dt.date | None:
+    """The last day whose expiry events the daily job has all written (None: never)."""
+    return ExpiryDay.objects.aggregate(last=Max("day"))["last"]
+
+
+def head(today: dt.date | None = None) -> Head:
+    """The feed's head today: the latest event, or, while today's expiries are not written,
+    the last event written before the first day whose expiries are not (none at all before
+    the daily job's first run)."""
     today = today or timezone.localdate()
-    checked_key = f"feed:expiries-checked:{today.isoformat()}"
-    if cache.get(checked_key):
-        return
-    # Ordered, so PostgreSQL reads the small partial index rather than guessing a scan.
-    if CreditRecord.objects.expiry_due(on=today).order_by("disclosure_end").values_list("pk", flat=True)[:1]:
-        services.records_record_expiries(on=today, batch_size=EXPIRIES_PER_REQUEST, max_batches=1)
-    else:
-        # Nothing was due: polls in the next seconds need not ask again. Records only become
-        # due at midnight (a new key) or through a back-dated write, whose expiry then waits
-        # at most this long.
-        cache.set(checked_key, True, EXPIRIES_CHECK_SECONDS)
+    events = RecordEvent.objects.in_feed()
+    through = expiries_written_through()
+    latest = events.aggregate(latest=Max("id"))["latest"] or 0
+    if through is not None and through >= today:
+        return Head(latest, latest, through)
+    if through is None:
+        return Head(0, latest, None)
+    cursor = (
+        events.filter(id__lte=latest, occurred_at__lt=day_start(through + dt.timedelta(days=1)))
+        .aggregate(last=Max("id"))["last"]
+        or 0
+    )
+    return Head(cursor, latest, through)
+
+
+def held_back(today: dt.date | None = None) -> bool:
+    return head(today).held_back
 
 
 def latest_cursor() -> int:
-    """The feed's head: the id of the latest event in it (0 for an empty feed)."""
-    return RecordEvent.objects.in_feed().aggregate(latest=Max("id"))["latest"] or 0
+    """The feed's head: the id of the last event it serves (0 for an empty feed)."""
+    return head().cursor
 
 
-def changes(*, after: int, limit: int) -> dict:
-    """A page of the feed: the events after ``after``, as they were written."""
+def changes(*, after: int, limit: int, until: int) -> dict:
+    """A page of the feed: the events after ``after`` up to ``until`` (the head), as they
+    were written."""
     events = list(
         RecordEvent.objects.in_feed()
-        .filter(id__gt=after)
+        .filter(id__gt=after, id__lte=until)
         .order_by("id")
         .values_list(
             "id", "feed_type", "record_id", "occurred_at", "reason", "effective_on", "reference", "document"
@@ -83,29 +131,33 @@ def changes(*, after: int, limit: int) -> dict:
 
 
 def _consistent_read(today: dt.date, read_records) -> tuple[int, Iterator]:
-    """The feed cursor, then what ``read_records()`` yields, in one repeatable-read
-    transaction (PostgreSQL): the records are exactly the state after the cursor's event.
-    The transaction opens here and closes when the records have all been read."""
-    # Lapsed records' expiry events first, so the cursor is after them: a consumer starting
-    # from this snapshot is never told of an expiry of a record it never had.
-    ensure_expiries_recorded(today)
+    """The feed cursor, then what ``read_records(alias)`` yields, in one repeatable-read
+    transaction (PostgreSQL) on the database this request reads from: the records are
+    exactly the state after the cursor's event. The transaction opens here and closes when
+    the records have all been read. Raises ``FeedHeldBack`` while the feed holds back events
+    (the records would already show them)."""
+    alias = replicas.reading_from()
+    connection = connections[alias]
 
     def read():
         # Inside a caller's transaction (tests) the isolation level is already set.
         outermost = not connection.in_atomic_block
-        with transaction.atomic():
+        with transaction.atomic(using=alias):
             if connection.vendor == "postgresql" and outermost:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            yield latest_cursor()
-            yield from read_records()
+            current = head(today)
+            if current.held_back:
+                raise FeedHeldBack(current)
+            yield current.cursor
+            yield from read_records(alias)
 
     items = read()
     return next(items), items
 
 
-def _published_documents():
-    return PublishedDocument.objects.order_by("record_id").values_list("document", flat=True)
+def _published_documents(alias: str):
+    return PublishedDocument.objects.using(alias).order_by("record_id").values_list("document", flat=True)
 
 
 def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
@@ -115,8 +167,8 @@ def snapshot(*, today: dt.date | None = None) -> tuple[int, Iterator[dict]]:
     ``disclosure_end``. Streamed from a server-side cursor in constant memory."""
     today = today or timezone.localdate()
 
-    def documents():
-        for text in _published_documents().iterator(chunk_size=5000):
+    def documents(alias):
+        for text in _published_documents(alias).iterator(chunk_size=5000):
             yield json.loads(text)
 
     return _consistent_read(today, documents)
@@ -146,17 +198,18 @@ def snapshot_ndjson(*, today: dt.date | None = None) -> tuple[int, Iterator[byte
     options are chosen so COPY adds nothing: JSON text never holds a raw control character,
     so with \x01 as delimiter and \x02 as quote no value is quoted or escaped."""
     today = today or timezone.localdate()
-    if connection.vendor != "postgresql":
+    if connections[replicas.reading_from()].vendor != "postgresql":
 
-        def lines():
-            for text in _published_documents().iterator(chunk_size=5000):
+        def lines(alias):
+            for text in _published_documents(alias).iterator(chunk_size=5000):
                 yield text.encode() + b"\n"
 
-        cursor_id, documents = _consistent_read(today, lambda: in_blocks(lines()))
+        cursor_id, documents = _consistent_read(today, lambda alias: in_blocks(lines(alias)))
         return cursor_id, documents
 
-    def copied():
-        sql, params = _published_documents().query.sql_with_params()
+    def copied(alias):
+        connection = connections[alias]
+        sql, params = _published_documents(alias).query.sql_with_params()
         statement = (
             f"COPY ({connection.ops.compose_sql(sql, params)}) TO STDOUT "
             "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
@@ -189,7 +242,12 @@ def digest(
 ) -> dict:
     """Count and hash of the set disclosed on ``as_of`` (today): the hash is the sum, modulo
     2**64, of the first 8 bytes (big-endian) of md5("{id}:{version}") over the records, as
-    hexadecimal. A copy computes the same over the records it shows that day."""
+    hexadecimal. A copy computes the same over the records it shows that day. Raises
+    ``FeedHeldBack`` while the feed holds back events: a copy that has applied the whole
+    feed could not match a set that already shows them."""
+    current = head(today)
+    if current.held_back:
+        raise FeedHeldBack(current)
     records = CreditRecord.objects.disclosed(on=today)
     if entity_code:
         # The document's ``entity``: the code, or a natural person's masked number.

@@ -662,6 +662,24 @@ class PublishedDocument(models.Model):
         return f"{self.record_id} @ {self.version}"
 
 
+class ExpiryDay(models.Model):
+    """A day whose expiry events are all written: the daily job
+    (``services.records_record_expiries``) adds the row in the same transaction as the day's
+    last expiry events. The agency feed shows no event of a later day until that day's row
+    is here (``disclosure.feed``)."""
+
+    day = models.DateField(_("day"), primary_key=True)
+    written_at = models.DateTimeField(_("written at"))
+    expiry_events = models.PositiveIntegerField(_("expiry events written that day"), default=0)
+
+    class Meta:
+        verbose_name = _("day whose expiries are written")
+        verbose_name_plural = _("days whose expiries are written")
+
+    def __str__(self):
+        return self.day.isoformat()
+
+
 class NameGram(models.Model):
     """Search postings: entity ``entity`` has the 1- or 2-character ``gram`` in its current
     name (``in_current``) or only in a former name. Exact for 1- and 2-character queries;

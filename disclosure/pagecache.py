@@ -36,12 +36,14 @@ from functools import cache
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.utils.translation import get_language
+
+from ops import replicas
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,10 @@ def page_key(*parts) -> str:
     """A kept answer's key: what it is, then the language, the day and the release."""
     day = timezone.localdate().isoformat()
     return ":".join(["p", release(), *(str(part) for part in parts), get_language() or "", day])
+
+
+# The WAL position each replica is known (by this process) to have replayed.
+_replayed: dict[str, int] = {}
 
 
 def _uncommitted() -> bool:
@@ -172,9 +178,14 @@ def connect() -> None:
 
 def _renew(keys: list[str]) -> None:
     cache_ = _cache()
+    # With read replicas, a token says where in the primary's WAL the write that made it had
+    # committed: a reader that would fill its answer from a replica that has not replayed
+    # that far reads from the primary instead (``Filling.check_replica``).
+    lsn = replicas.committed_lsn() if settings.DATABASE_REPLICAS else None
+    suffix = f"@{lsn}" if lsn else ""
     for start in range(0, len(keys), 1000):
         chunk = keys[start : start + 1000]
-        tokens = {key: secrets.token_hex(8) for key in chunk}
+        tokens = {key: secrets.token_hex(8) + suffix for key in chunk}
         try:
             cache_.set_many(tokens, TOKEN_SECONDS)
         except Exception:
@@ -253,6 +264,7 @@ def lookup(key: str, *tokens: str) -> tuple[Entry | None, Filling]:
         if all(current.get(name) == token for name, token in entry.tokens.items()):
             return entry, fill
     fill.take(names, found)
+    fill.check_replica()
     return None, fill
 
 
@@ -274,6 +286,27 @@ class Filling:
             self.spoiled = True
             return
         self.take(names, current)
+        self.check_replica()
+
+    def check_replica(self) -> None:
+        """If this request reads from a replica that has not replayed the latest write these
+        tokens name, read from the primary instead: the answer is kept under those tokens,
+        so it must show that write."""
+        alias = replicas.reading_from()
+        positions = [token.split("@", 1)[1] for token in self.tokens.values() if "@" in token]
+        if alias == DEFAULT_DB_ALIAS or not positions:
+            return
+        newest = max(positions, key=replicas.lsn_value)
+        if replicas.lsn_value(newest) <= _replayed.get(alias, -1):
+            return
+        try:
+            caught_up = replicas.replica_has(alias, newest)
+        except DatabaseError:
+            caught_up = False
+        if caught_up:
+            _replayed[alias] = max(_replayed.get(alias, -1), replicas.lsn_value(newest))
+        else:
+            replicas.read_from_primary()
 
     def take(self, names, current: dict) -> None:
         """Take the tokens ``names`` from ``current`` (what the cache holds); one nobody has

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from . import identity
+from . import feed, identity
 from .compiled import CompiledQuery
 from .models import (
     Agency,
@@ -218,8 +218,12 @@ class AgencyLag:
         return (now - self.behind_since).days if self.behind_since else 0
 
 
-def agency_lag(agency: Agency) -> AgencyLag:
-    pending = RecordEvent.objects.in_feed().filter(id__gt=agency.applied_cursor or 0)
+def agency_lag(agency: Agency, *, head: int | None = None) -> AgencyLag:
+    """How far the agency's copy is behind the feed's head (``head``: the feed's, by default;
+    events the feed holds back are not yet due)."""
+    if head is None:
+        head = feed.head().cursor
+    pending = RecordEvent.objects.in_feed().filter(id__gt=agency.applied_cursor or 0, id__lte=head)
     oldest = pending.order_by("id").values_list("occurred_at", flat=True).first()
     behind_since = max(oldest, agency.created_at) if oldest else None
     return AgencyLag(agency=agency, events_behind=pending.count() if oldest else 0, behind_since=behind_since)
@@ -229,7 +233,8 @@ def agencies_late(*, days: int, now: dt.datetime | None = None) -> list[AgencyLa
     """Authorized agencies whose copy has lacked an event for more than ``days`` days, the
     latest first."""
     now = now or timezone.now()
-    lags = [agency_lag(agency) for agency in Agency.objects.filter(active=True)]
+    head = feed.head().cursor
+    lags = [agency_lag(agency, head=head) for agency in Agency.objects.filter(active=True)]
     late = [lag for lag in lags if lag.behind_since and now - lag.behind_since > dt.timedelta(days=days)]
     return sorted(late, key=lambda lag: (lag.behind_since, lag.agency.code))
 

@@ -21,6 +21,7 @@ the event-order lock would deadlock with it.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -40,6 +41,7 @@ from .models import (
     Entity,
     EntityKind,
     EventKind,
+    ExpiryDay,
     FormerName,
     RecordEvent,
     RecordStatus,
@@ -183,15 +185,20 @@ def _snapshot(record: CreditRecord) -> dict:
 EVENT_ORDER_LOCK = 0x637265646974  # "credit"
 
 
-def lock_event_order() -> None:
+def lock_event_order() -> dt.datetime:
     """Make event ids follow commit order: the writer holds this lock from its first event to
     its commit, so no transaction can commit an event with a lower id after one with a
     higher id became visible. A consumer reading the log by id then never skips an event.
     (SQLite gets the same from its single writer: transactions take the write lock when they
-    begin.) Call inside the transaction, before writing events."""
+    begin.) Call inside the transaction, before writing events.
+
+    Returns the time the events written under it carry (``occurred_at``): read once the lock
+    is held, so event times follow event ids too, and the feed can tell by an event's time
+    on which day it was written (``disclosure.feed``)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_ORDER_LOCK])
+    return timezone.now()
 
 
 def _bump_entities(entity_ids, at) -> None:
@@ -211,9 +218,8 @@ def _write_event(
 ):
     """The record's history row, with what it tells agencies' copies
     (``publication.republish``), after the bump of its entity's ``records_version``."""
-    now = timezone.now()
-    _bump_entities([record.entity_id, *entity_ids], now)
-    lock_event_order()
+    _bump_entities([record.entity_id, *entity_ids], timezone.now())
+    now = lock_event_order()
     entry = publication.republish([record.pk], kind=kind)[record.pk]
     return RecordEvent.objects.create(
         record=record,
@@ -530,22 +536,22 @@ def record_supersede(*, record: CreditRecord, actor, reason: str, changes: dict)
     return replacement
 
 
-def records_record_expiries(
-    *, on: dt.date | None = None, batch_size: int = 2000, max_batches: int | None = None
-) -> int:
-    """Write an ``expired`` event for each disclosed record whose period ended before ``on``.
+def records_record_expiries(*, on: dt.date | None = None, batch_size: int = 2000) -> int:
+    """Write an ``expired`` event for each disclosed record whose period ended before ``on``
+    (today), then record that ``on``'s expiries are written (``ExpiryDay``), in the same
+    transaction as the last of them. The agency feed shows no event of ``on`` before that.
 
     Visibility never waits for this (``disclosed()`` compares dates); the events are there
-    so the history says when a record lapsed and agencies' copies drop it. Safe to run
-    repeatedly and concurrently: rows are claimed with a compare-and-swap on
-    ``expiry_recorded_on`` under row locks that other runs skip.
+    so the history says when a record lapsed and agencies' copies drop it. Run by the daily
+    job just after midnight, and only there: never from a request. Safe to run repeatedly
+    and concurrently: rows are claimed with a compare-and-swap on ``expiry_recorded_on``
+    under row locks that other runs skip, and the day is recorded only once nothing is due,
+    checked under the event-order lock (a concurrent run has committed its batch by then).
     """
     on = on or timezone.localdate()
-    request_id = current_request_id()  # a feed request writes what is due before it answers
+    request_id = current_request_id()
     written = 0
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        batches += 1
+    while True:
         with transaction.atomic():
             batch = list(
                 CreditRecord.objects.expiry_due(on=on)
@@ -553,33 +559,47 @@ def records_record_expiries(
                 .order_by("disclosure_end", "id")
                 .values_list("id", "disclosure_end")[:batch_size]
             )
-            if not batch:
-                return written
-            ids = [record_id for record_id, _end in batch]
-            claimed = CreditRecord.objects.filter(id__in=ids, expiry_recorded_on__isnull=True).update(
-                expiry_recorded_on=on
-            )
-            if claimed != len(ids):
-                raise RuntimeError("expiry claim lost a race despite row locks")
-            now = timezone.now()
-            lock_event_order()
-            entries = publication.republish(ids, kind=EventKind.EXPIRED, on=on)
-            RecordEvent.objects.bulk_create(
-                RecordEvent(
-                    record_id=record_id,
-                    kind=EventKind.EXPIRED,
-                    occurred_at=now,
-                    effective_on=end + dt.timedelta(days=1),
-                    actor_label=actor_label(None),
-                    reason="",
-                    changes={"disclosure_end": end.isoformat()},
-                    feed_type=entries[record_id].type,
-                    request_id=request_id,
+            if batch:
+                ids = [record_id for record_id, _end in batch]
+                claimed = CreditRecord.objects.filter(id__in=ids, expiry_recorded_on__isnull=True).update(
+                    expiry_recorded_on=on
                 )
-                for record_id, end in batch
-            )
-            written += len(batch)
-    return written
+                if claimed != len(ids):
+                    raise RuntimeError("expiry claim lost a race despite row locks")
+                now = lock_event_order()
+                entries = publication.republish(ids, kind=EventKind.EXPIRED, on=on)
+                RecordEvent.objects.bulk_create(
+                    RecordEvent(
+                        record_id=record_id,
+                        kind=EventKind.EXPIRED,
+                        occurred_at=now,
+                        effective_on=end + dt.timedelta(days=1),
+                        actor_label=actor_label(None),
+                        reason="",
+                        changes={"disclosure_end": end.isoformat()},
+                        feed_type=entries[record_id].type,
+                        request_id=request_id,
+                    )
+                    for record_id, end in batch
+                )
+                written += len(batch)
+            day_written = False
+            if len(batch) < batch_size:
+                # Perhaps the last batch. Under the event-order lock, every other run's batch
+                # has committed: what is still due is held by another writer (a correction
+                # of that record), which will commit soon.
+                now = lock_event_order()
+                if not CreditRecord.objects.expiry_due(on=on).exists():
+                    day, created = ExpiryDay.objects.get_or_create(
+                        day=on, defaults={"written_at": now, "expiry_events": written}
+                    )
+                    if not created and written:
+                        ExpiryDay.objects.filter(day=on).update(expiry_events=F("expiry_events") + written)
+                    day_written = True
+        if day_written:
+            return written
+        if not batch:
+            time.sleep(0.05)
 
 
 def entity_build(

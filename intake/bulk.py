@@ -122,7 +122,7 @@ def records_create_bulk(
         entities_bump(per_entity, at=now)
     else:
         bumps.update(per_entity)
-    services.lock_event_order()
+    occurred = services.lock_event_order()
     # What agencies' copies hold, decided by the one rule, for the rows just written.
     held = set(
         CreditRecord.objects.disclosed_now_or_later(on=today)
@@ -144,7 +144,7 @@ def records_create_bulk(
             version, document = publication.document_of(_document_row(record_id, values, department))
             feed_type = FeedType.DISCLOSED
             documents.append((record_id, version, document))
-        events.append((record_id, EventKind.CREATED, now, periods.disclosure_start or today, actor_id, label, reason,
+        events.append((record_id, EventKind.CREATED, occurred, periods.disclosure_start or today, actor_id, label, reason,
                        reference, snapshot, feed_type, document, request_id))  # fmt: skip
     copy_rows("disclosure_recordevent", EVENT_COLUMNS, events)
     copy_rows("disclosure_publisheddocument", ("record_id", "version", "document"), documents)
@@ -209,7 +209,7 @@ def _records_create_orm(*, department, actor, reference, rows, bumps) -> list[in
         entities_bump(per_entity, at=now)
     else:
         bumps.update(per_entity)
-    services.lock_event_order()
+    occurred = services.lock_event_order()
     label = services.actor_label(actor)
     for start in range(0, len(records), BATCH):
         part = records[start : start + BATCH]
@@ -218,7 +218,7 @@ def _records_create_orm(*, department, actor, reference, rows, bumps) -> list[in
             RecordEvent(
                 record_id=record.pk,
                 kind=EventKind.CREATED,
-                occurred_at=now,
+                occurred_at=occurred,
                 actor=actor,
                 actor_label=label,
                 reason=reason,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
-from disclosure.feed import latest_cursor
+from disclosure import feed
 from disclosure.models import CreditRecord, Department, DisclosureAttribute, DisclosureRuleSet, Entity
 from disclosure.rules import Category, add_months
 from disclosure.selectors import entity_disclosed_records
@@ -123,7 +123,9 @@ def report_data(*, entity: Entity, scope: Scope, on: dt.date) -> ReportData:
         if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor_id = latest_cursor()
+        # The last event written, held back from the feed or not: the records read here
+        # already show it.
+        cursor_id = feed.head().latest
         records = list(scope_records(entity=entity, scope=scope, on=on).select_related("rule_set"))
     rule_set_ids = {record.rule_set_id for record in records if record.rule_set_id}
     in_force = DisclosureRuleSet.objects.in_force_on(on)

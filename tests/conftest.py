@@ -126,3 +126,35 @@ def no_page_cache(settings):
     """The site without the shared page cache (the pages read the database every time), for
     tests that pin that path's queries; tests/disclosure/test_pagecache.py pins the other."""
     settings.CACHES = {name: value for name, value in settings.CACHES.items() if name != "pages"}
+
+
+@pytest.fixture(autouse=True)
+def _reads_from_the_primary(request, settings):
+    """Only the tests marked ``replica`` read through a read replica. The others write and
+    read back at once, which a replica shows a moment later, and their databases (the
+    ``db`` fixture's open transaction) are not on the replica at all."""
+    from ops import replicas
+
+    if request.node.get_closest_marker("replica") is None:
+        settings.DATABASE_REPLICAS = []
+    replicas.forget_states()
+    yield
+    replicas.forget_states()
+
+
+def run_daily_expiries(on=None):
+    """The daily job, as the deployment runs it just after midnight (deploy/): the day's
+    expiry events, and the record that the day's are written, which the agency feed waits
+    for."""
+    import io
+
+    from django.core.management import call_command
+
+    args = ["--on", on.isoformat()] if on else []
+    call_command("records_record_expiries", *args, stdout=io.StringIO())
+
+
+@pytest.fixture
+def expiries_written(db):
+    """Today's daily job has run (see ``run_daily_expiries``). Use after ``frozen_today``."""
+    run_daily_expiries()

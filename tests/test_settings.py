@@ -9,7 +9,7 @@ from creditchina.settings import env_bool, env_int
 
 
 def run_settings(env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL"}}
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "DATABASE_REPLICA_URLS"}}
     clean.update(env)
     return subprocess.run(
         [

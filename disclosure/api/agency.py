@@ -5,6 +5,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DEFAULT_DB_ALIAS
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,8 +26,9 @@ from rest_framework.views import APIView
 
 from disclosure import agencies, feed, selectors
 from disclosure.models import TOMBSTONES, Agency, FeedType
+from ops import replicas
 
-from .errors import AGENCY_ERROR_RESPONSES, error_body
+from .errors import AGENCY_ERROR_RESPONSES, HELD_BACK_RESPONSE, error_body
 
 
 class BearerKeyAuthentication(authentication.BaseAuthentication):
@@ -179,6 +181,13 @@ ChangesPage = inline_serializer(
         "events": FeedEvent,
         "next": serializers.IntegerField(help_text="Send this as `after` next time."),
         "has_more": serializers.BooleanField(),
+        "expiries_written_through": serializers.DateField(
+            allow_null=True,
+            help_text=(
+                "The last day whose expiry events are all in the feed (null before the site's first "
+                "daily run). The feed shows no event of a later day: see the endpoint's description."
+            ),
+        ),
     },
 )
 DIGEST_BUCKET_FIELDS = {
@@ -252,7 +261,17 @@ class Changes(AgencyView):
             "Apply the events in order: `disclosed` and `updated` put the `record` document in "
             "the copy, every other type removes the record. Each event is served the same way "
             "at its cursor forever. A cursor beyond the feed's head is refused (400, with "
-            "`error.head`), so a corrupt cursor never skips events silently."
+            "`error.head`), so a corrupt cursor never skips events silently.\n\n"
+            "Expiries and days: the `expired` events of day D (the records whose last day was "
+            "D - 1) are written by the site's daily job just after midnight of D (China time). "
+            "Until they all are, the feed ends at the last event written before D began: no "
+            "event of D is served before the expiries of D are in the feed, and none of D + 1 "
+            "before those of D + 1. Once they are, the events of D follow in cursor order "
+            "(those written between midnight and the job, the expiries, the rest of the day). "
+            "`expiries_written_through` and the `X-Expiries-Written-Through` header (on every "
+            "feed, snapshot and digest answer) give the last day whose expiries are written; "
+            "when it is before today, the feed is holding back. A cursor the site has served is "
+            "never refused, even while the feed holds back."
         ),
         parameters=[
             OpenApiParameter("after", int, description="The last cursor applied (0 to start)."),
@@ -264,26 +283,58 @@ class Changes(AgencyView):
     def get(self, request):
         after = _int_param(request, "after", 0, minimum=0)
         limit = _int_param(request, "limit", 1000, minimum=1, maximum=feed.MAX_LIMIT)
-        today = timezone.localdate()
-        feed.ensure_expiries_recorded(today)
-        latest = feed.latest_cursor()
-        if after > latest:
+        head = feed.head()
+        if after > head.latest and replicas.reading_from() != DEFAULT_DB_ALIAS:
+            # A cursor from the primary, or from a replica further ahead than this one: the
+            # primary knows the event.
+            replicas.read_from_primary()
+            head = feed.head()
+        headers = expiries_header(head)
+        if after > head.latest:
             body = error_body(
                 400,
                 _("The cursor %(after)d is beyond the feed's head, %(head)d: no such event was ever served.")
-                % {"after": after, "head": latest},
+                % {"after": after, "head": head.cursor},
                 field="after",
             )
-            body["error"]["head"] = latest
-            return Response(body, status=400)
-        etag = f'"{after}-{limit}-{latest}"'
+            body["error"]["head"] = head.cursor
+            return Response(body, status=400, headers=headers)
+        etag = f'"{after}-{limit}-{head.cursor}"'
+        headers.update({"ETag": etag, "Cache-Control": "no-cache"})
         if request.headers.get("If-None-Match") == etag:
-            return Response(status=304, headers={"ETag": etag})
-        if latest == after:
+            return Response(status=304, headers=headers)
+        if after >= head.cursor:
+            # Nothing new (or, past the head while the feed holds back, nothing to serve yet).
             body = {"events": [], "next": after, "has_more": False}
         else:
-            body = feed.changes(after=after, limit=limit)
-        return Response(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
+            body = feed.changes(after=after, limit=limit, until=head.cursor)
+        body["expiries_written_through"] = head.expiries_through
+        return Response(body, headers=headers)
+
+
+EXPIRIES_HEADER = "X-Expiries-Written-Through"
+
+
+def expiries_header(head) -> dict:
+    """The last day whose expiry events are written, on every feed answer: the feed shows
+    nothing of a later day ("none" before the daily job's first run)."""
+    return {EXPIRIES_HEADER: head.expiries_through.isoformat() if head.expiries_through else "none"}
+
+
+def held_back_response(exc: feed.FeedHeldBack) -> Response:
+    body = error_body(
+        503,
+        _(
+            "The day's expiry events are being written: the feed shows nothing after %(day)s until they "
+            "are. Try again in a few minutes."
+        )
+        % {"day": exc.head.expiries_through.isoformat() if exc.head.expiries_through else "—"},
+    )
+    headers = {"Retry-After": str(HELD_BACK_RETRY_SECONDS), **expiries_header(exc.head)}
+    return Response(body, status=503, headers=headers)
+
+
+HELD_BACK_RETRY_SECONDS = 300
 
 
 WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}", re.ASCII)
@@ -348,16 +399,25 @@ class Snapshot(AgencyView):
             "that starts with `=`, `+`, `-`, `@`, a tab, a carriage return or an apostrophe is "
             "prefixed with an apostrophe (OWASP's advice against formula injection); strip one "
             "leading apostrophe when reading the file with a program. The NDJSON carries the "
-            "text unchanged."
+            "text unchanged. While the feed holds back events written after the last day whose "
+            "expiries are written (see the changes endpoint), the snapshot answers 503 with "
+            "`Retry-After`: it would hold changes the feed does not yet show."
         ),
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.STR,
             (200, "text/csv"): OpenApiTypes.STR,
             **AGENCY_ERROR_RESPONSES,
+            **HELD_BACK_RESPONSE,
         },
         parameters=[OpenApiParameter("fmt", exclude=True)],
     )
     def get(self, request, fmt):
+        try:
+            return self._stream(fmt)
+        except feed.FeedHeldBack as exc:
+            return held_back_response(exc)
+
+    def _stream(self, fmt):
         if fmt == "ndjson":
             cursor_id, blocks = feed.snapshot_ndjson()
             header = feed.to_json_line({"cursor": cursor_id, "as_of": timezone.localdate().isoformat()})
@@ -403,6 +463,12 @@ class Digest(AgencyView):
 
     @extend_schema(
         summary="Count and hash of the disclosed set, overall, per bucket of ids or per entity",
+        description=(
+            "Over the records disclosed today (`as_of`). While the feed holds back events "
+            "written after the last day whose expiries are written (see the changes endpoint), "
+            "answers 503 with `Retry-After`: a copy that has applied the whole feed could not "
+            "match a set that already shows them."
+        ),
         parameters=[
             OpenApiParameter("bucket_size", int, description="Also give each bucket of this many ids."),
             OpenApiParameter(
@@ -415,12 +481,15 @@ class Digest(AgencyView):
                 ),
             ),
         ],
-        responses={200: DigestAnswer, **AGENCY_ERROR_RESPONSES},
+        responses={200: DigestAnswer, **AGENCY_ERROR_RESPONSES, **HELD_BACK_RESPONSE},
     )
     def get(self, request):
         bucket_size = _int_param(request, "bucket_size", 0, minimum=0, maximum=10_000_000) or None
         entity = request.query_params.get("entity") or None
-        return Response(feed.digest(bucket_size=bucket_size, entity_code=entity))
+        try:
+            return Response(feed.digest(bucket_size=bucket_size, entity_code=entity))
+        except feed.FeedHeldBack as exc:
+            return held_back_response(exc)
 
 
 class AcknowledgementSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ TYPES = {
     414: "too_long",
     429: "throttled",
     500: "server_error",
+    503: "held_back",
 }
 
 
@@ -51,6 +52,11 @@ ERROR_DESCRIPTIONS = {
     404: "Nothing at this address.",
     414: "The address is too long (answered by the HTTP server, as plain text).",
     429: "Too many requests: wait for the seconds in `Retry-After`.",
+    503: (
+        "The day's expiry events are being written (just after midnight, China time): the feed "
+        "holds back past the day in `X-Expiries-Written-Through`, and a snapshot or digest now "
+        "would already show changes it holds back. Try again after `Retry-After` seconds."
+    ),
 }
 # Every error an endpoint can answer, for its OpenAPI description.
 # (A 414 comes from the HTTP server in front of the site, before it: described, no body.)
@@ -63,6 +69,7 @@ AGENCY_ERROR_RESPONSES = {code: ERROR_RESPONSES[code] for code in (400, 401, 403
 NOT_MODIFIED_RESPONSE = {
     304: OpenApiResponse(description="Unchanged since the answer whose ETag the request sent (If-None-Match).")
 }
+HELD_BACK_RESPONSE = {503: ERROR_RESPONSES[503]}
 GONE_RESPONSE = {410: OpenApiResponse(ErrorAnswer, description="The record is no longer disclosed.")}
 
 

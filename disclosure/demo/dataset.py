@@ -31,6 +31,7 @@ from disclosure.models import (
     Entity,
     EntityKind,
     EventKind,
+    ExpiryDay,
     FeedType,
     RecordStatus,
     published_q,
@@ -458,6 +459,8 @@ class DatasetGenerator:
                 " WHERE id >= %s AND status = %s AND disclosure_end < %s",
                 [self.as_of, first_record, RecordStatus.DISCLOSED, self.as_of],
             )
+        # The day's expiries are written, as the daily job records it: the feed shows the day.
+        ExpiryDay.objects.get_or_create(day=self.as_of, defaults={"written_at": self.now, "expiry_events": written})
         self.progress(f"  expiry events: {written:,} in {time.monotonic() - started:.0f}s")
 
     def reset_sequences(self) -> None:

@@ -12,7 +12,7 @@ from disclosure import agencies, publication, services
 from disclosure.models import Agency, CreditRecord, RecordEvent
 from disclosure.rules import Category
 from repair import services as repair_services
-from tests.conftest import SHANGHAI
+from tests.conftest import SHANGHAI, run_daily_expiries
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory, UserFactory
 from tests.repair.conftest import jpeg, pdf
 
@@ -46,6 +46,7 @@ def site(frozen_today, shipped_rule_sets):
     penalty.provider.staff.add(reviewer)
     agency = Agency.objects.create(code="acme", name="Acme Credit Services")
     _key, raw = agencies.agency_key_issue(agency=agency, actor=None)
+    run_daily_expiries()
     return {
         "records": records,
         "licence": licence,
@@ -127,11 +128,13 @@ def test_the_mirror_stays_identical_to_the_site(live_server, site, tmp_path, fro
 
     # Time passes: the lapsing record's period ends; the licence starts.
     frozen_today.move_to(dt.datetime(2026, 12, 2, 9, tzinfo=SHANGHAI))
+    run_daily_expiries()
     report = mirror.sync()
     assert report["verified"] is True
     assert mirror.visible("2026-12-02") == site_documents(D(2026, 12, 2))
     assert lapsing.pk not in mirror.visible("2026-12-02")
     frozen_today.move_to(dt.datetime(2026, 12, 10, 9, tzinfo=SHANGHAI))
+    run_daily_expiries()
     assert mirror.sync()["verified"] is True
     assert sorted(mirror.visible("2026-12-10")) == sorted([first.pk, added.pk, licence.pk])
     assert mirror.visible("2026-12-10") == site_documents(D(2026, 12, 10))
@@ -139,6 +142,22 @@ def test_the_mirror_stays_identical_to_the_site(live_server, site, tmp_path, fro
     # It reported what it applied.
     site["agency"].refresh_from_db()
     assert site["agency"].applied_cursor == mirror.cursor == RecordEvent.objects.latest("id").pk
+
+
+def test_the_mirror_waits_while_the_feed_holds_back(live_server, site, tmp_path, frozen_today):
+    """Just after midnight, before the day's expiries are written, the feed holds back and the
+    digest answers 503: a run applies nothing of the new day and checks next time."""
+    mirror = Mirror(str(tmp_path / "mirror.sqlite3"), Client(live_server.url, site["key"]))
+    mirror.sync()
+    frozen_today.move_to(dt.datetime(2026, 11, 29, 0, 5, tzinfo=SHANGHAI))
+    late = CreditRecordFactory(entity=site["entity"], catalog_item=site["records"][0].catalog_item,
+                               decision_date=D(2026, 11, 28))  # fmt: skip
+    held = mirror.sync()
+    assert (held["held_back"], held["applied"], held["verified"]) == (True, 0, None)
+    run_daily_expiries()
+    report = mirror.sync()
+    assert (report["held_back"], report["applied"], report["verified"]) == (False, 1, True)
+    assert late.pk in mirror.visible("2026-11-29")
 
 
 def test_a_damaged_copy_is_found_and_reloaded(live_server, site, tmp_path):

@@ -24,6 +24,7 @@ from disclosure.models import Agency, CatalogItem, CreditRecord, DisclosureAttri
 from disclosure.rules import Category, Severity
 from repair import services as repair_services
 from repair.models import Application
+from tests.conftest import run_daily_expiries
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory, UserFactory
 from tests.repair.conftest import jpeg, pdf
 
@@ -89,6 +90,7 @@ def site_documents(on: dt.date) -> dict[int, dict]:
 
 @pytest.fixture
 def world(shipped_rule_sets, frozen_today):
+    run_daily_expiries()  # today's, as deployed: the feed shows the day's writes
     penalty = CatalogItemFactory(name="行政处罚信息", code="penalty")
     serious = CatalogItemFactory(name="严重违法失信名单", code="serious", severity=Severity.SERIOUS,
                                  category=Category.SERIOUS_DISHONESTY, provider=penalty.provider)  # fmt: skip
@@ -225,6 +227,7 @@ def test_copies_stay_identical_under_a_write_storm(live_server, world, frozen_to
     for day in (D(2026, 11, 28), D(2027, 2, 10)):  # today, then after some periods ended
         if day != D(2026, 11, 28):
             frozen_today.move_to(dt.datetime(2027, 2, 10, 12, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+            run_daily_expiries()  # as deployed: the day's job, just after midnight
         mirror = Mirror(str(tmp_path / "first.sqlite3"), Client(live_server.url, world["key"]))
         mirror.follow()
         second.follow()

@@ -24,6 +24,7 @@ import yaml
 from disclosure import agencies
 from disclosure.models import Agency
 from disclosure.rules import Category
+from tests.conftest import run_daily_expiries
 from tests.factories import CatalogItemFactory, EntityFactory
 
 D = dt.date
@@ -259,7 +260,9 @@ def agency_key(transactional_db):
 
 
 @pytest.fixture
-def api(live_server, agency_key):
+def api(live_server, agency_key, frozen_today):
+    """The agency's view, on a day whose daily job has run (as deployed: just after midnight)."""
+    run_daily_expiries()
     return Api(live_server.url, agency_key[1])
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from disclosure import services
 from disclosure.models import CreditRecord, DisclosureAttribute
-from tests.conftest import SHANGHAI
+from tests.conftest import SHANGHAI, run_daily_expiries
 from tests.contract.conftest import Copy
 from tests.factories import CreditRecordFactory
 
@@ -70,7 +70,7 @@ def test_cursor_beyond_the_head_is_refused_with_the_head(api, schema, some_recor
     assert head == events[-1]["cursor"]
     ok = api.changes(head, 10)
     assert ok.status == 200
-    assert ok.json() == {"events": [], "next": head, "has_more": False}
+    assert ok.json() == {"events": [], "next": head, "has_more": False, "expiries_written_through": "2026-11-28"}
     for beyond in (head + 1, head + 1000, 2**62):
         resp = api.changes(beyond, 10)
         assert resp.status == 400, resp
@@ -152,6 +152,7 @@ def test_a_poll_with_nothing_new_is_304_and_a_new_event_is_never_hidden(
     # a day passes, nothing is written: still nothing new
     frozen_today.move_to(dt.datetime(2026, 11, 29, 9, tzinfo=SHANGHAI))
     assert api.changes(head, 100, headers={"If-None-Match": etag}).status == 304
+    run_daily_expiries()
     # a new event: the same conditional poll must now get it
     new = CreditRecordFactory(entity=entity, catalog_item=catalog["penalty"], decision_date=D(2026, 6, 20))
     after_write = api.changes(head, 100, headers={"If-None-Match": etag})

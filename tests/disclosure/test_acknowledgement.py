@@ -5,7 +5,7 @@ import time_machine
 
 from disclosure import agencies, services
 from disclosure.models import Agency, RecordEvent
-from tests.conftest import SHANGHAI
+from tests.conftest import SHANGHAI, run_daily_expiries
 from tests.factories import CreditRecordFactory
 
 D = dt.date
@@ -45,6 +45,7 @@ def events(agency):
         second = CreditRecordFactory(decision_date=D(2026, 11, 3))
     with at(dt.datetime(2026, 11, 25, 9, tzinfo=SHANGHAI)):
         services.record_withdraw(record=first, actor=None, reason="修复", reference="XF1")
+        run_daily_expiries()
     return list(RecordEvent.objects.order_by("id").values_list("id", flat=True)), (first, second)
 
 

@@ -10,6 +10,7 @@ from django.db import connection
 from disclosure import agencies, feed, publication, services
 from disclosure.models import Agency, CreditRecord, DisclosureAttribute
 from disclosure.rules import Severity
+from tests.conftest import run_daily_expiries
 from tests.factories import CatalogItemFactory, CreditRecordFactory
 
 D = dt.date
@@ -24,7 +25,9 @@ def key(db):
 
 
 @pytest.fixture
-def api(client, key):
+def api(client, key, frozen_today):
+    run_daily_expiries()
+
     def get(path, **params):
         return client.get(path, params, HTTP_AUTHORIZATION=f"Bearer {key}")
 
@@ -68,23 +71,29 @@ def test_feed_in_order_with_tombstones(api, frozen_today):
     }  # fmt: skip
     assert events[2]["record"]["disclosure_end"] == "2026-11-28"
 
-    # The next day the lapsed record's expiry appears, with no job having run.
+    # The next day, the lapsed record's expiry appears once the daily job has run; a write
+    # before that waits with it (the feed shows nothing of a day before its expiries).
     frozen_today.shift(dt.timedelta(days=1))
+    services.record_correct(record=kept, actor=None, reason="再更正", changes={"outcome": "罚款人民币三千元"})
+    assert poll_all(api, after=cursor) == ([], cursor)
+    run_daily_expiries()
     more, cursor = poll_all(api, after=cursor)
-    assert [(e["type"], e["record_id"], e["effective_on"]) for e in more] == [
-        ("expired", lapsing.pk, "2026-11-29")
+    assert [(e["type"], e["record_id"], e.get("effective_on")) for e in more] == [
+        ("updated", kept.pk, None),
+        ("expired", lapsing.pk, "2026-11-29"),
     ]
-    assert "record" not in more[0]
+    assert "record" not in more[1]
 
 
 def test_a_back_dated_record_already_lapsed_never_reaches_the_copies(api, frozen_today):
     """A record entered late whose period is already over is never shown, so copies are told
-    nothing; its history still gets its expiry once the poll's few quiet seconds are over."""
+    nothing; its history gets its expiry from the next daily job."""
     _events, cursor = poll_all(api)
     lapsed = CreditRecordFactory(decision_date=D(2024, 3, 1))  # general: last shown 2025-03-01
     events, cursor = poll_all(api, after=cursor)
     assert events == []
-    frozen_today.shift(dt.timedelta(seconds=feed.EXPIRIES_CHECK_SECONDS + 1))
+    frozen_today.shift(dt.timedelta(days=1))
+    run_daily_expiries()
     events, cursor = poll_all(api, after=cursor)
     assert events == []
     assert list(lapsed.events.order_by("id").values_list("kind", "feed_type", "effective_on")) == [
@@ -104,12 +113,15 @@ def test_a_back_dated_correction_that_ends_the_period_is_an_expiry(api, frozen_t
 def test_nothing_new_is_cheap_and_answers_304(api, client, key, frozen_today, django_assert_num_queries):
     CreditRecordFactory(decision_date=D(2026, 6, 1))
     body = api("/api/v1/changes/").json()
-    # key, latest cursor, the call log row in its own transaction (a savepoint here: two
-    # statements; on PostgreSQL one more to commit it asynchronously). The first call found
-    # no expiry due a moment ago, and wrote the key's last use.
-    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 5):
+    # key, the last day whose expiries are written, latest event, the call log row in its own
+    # transaction (a savepoint here: two statements; on PostgreSQL one more to commit it
+    # asynchronously). The first call wrote the key's last use. Nothing else is written.
+    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 6):
         empty = api("/api/v1/changes/", after=body["next"])
-    assert empty.json() == {"events": [], "next": body["next"], "has_more": False}
+    assert empty.json() == {
+        "events": [], "next": body["next"], "has_more": False, "expiries_written_through": "2026-11-28"
+    }  # fmt: skip
+    assert empty["X-Expiries-Written-Through"] == "2026-11-28"
     again = client.get(
         "/api/v1/changes/",
         {"after": body["next"]},

@@ -16,16 +16,18 @@ from disclosure.models import (
     RecordEvent,
 )
 from disclosure.rules import Category, Severity
+from tests.conftest import run_daily_expiries
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory
 
 D = dt.date
 
 
 @pytest.fixture
-def api(client, db):
+def api(client, db, frozen_today):
     agency = Agency.objects.create(code="acme", name="Acme")
     _key, raw = agencies.agency_key_issue(agency=agency, actor=None)
 
+    run_daily_expiries()
     def get(path, **params):
         return client.get(path, params, HTTP_AUTHORIZATION=f"Bearer {raw}")
 
@@ -159,7 +161,9 @@ def test_a_cursor_beyond_the_head_is_refused_with_the_head(api, frozen_today):
             "head": head,
         }
     }
-    assert api("/api/v1/changes/", after=head).json() == {"events": [], "next": head, "has_more": False}
+    assert api("/api/v1/changes/", after=head).json() == {
+        "events": [], "next": head, "has_more": False, "expiries_written_through": "2026-11-28"
+    }  # fmt: skip
 
 
 def test_the_snapshot_is_the_feed_replayed(api, frozen_today, superuser):

@@ -14,8 +14,9 @@ import logging
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from disclosure import pagecache, services
@@ -310,3 +311,39 @@ def test_without_a_shared_cache_nothing_is_kept(client, settings, shipped_rule_s
     with CaptureQueriesContext(connection) as queries:
         assert client.get(f"/entities/{CODE}/").status_code == 200
     assert queries.captured_queries
+
+
+# Through a real read replica (DATABASE_REPLICA_URLS; CI makes one with .ci/pg-replica).
+REPLICA = settings.DATABASE_REPLICAS[0] if settings.DATABASE_REPLICAS else None
+
+
+@pytest.mark.replica
+@pytest.mark.skipif(REPLICA is None, reason="no read replica configured: set DATABASE_REPLICA_URLS")
+@pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALIAS, *settings.DATABASE_REPLICAS])
+def test_a_replica_behind_the_last_write_never_refills_the_cache(client, record, settings):
+    """A page dropped by a write is made again from the primary while the replica has not
+    replayed that write: kept from the replica, the old state would be served from the cache
+    long after the replica caught up."""
+    from tests.ops.test_replicas import queries_on, wait_for_replica
+
+    settings.REPLICA_MAX_LAG_SECONDS = settings.REPLICA_CHECK_SECONDS = 3600
+    url = f"/entities/{CODE}/"
+    wait_for_replica(REPLICA)
+    _page, on_replica = queries_on(REPLICA, lambda: client.get(url))
+    assert on_replica == 3  # the replica's health, then the page from it: the entity, its records
+    with connections[REPLICA].cursor() as cursor:
+        cursor.execute("SELECT pg_wal_replay_pause()")
+    try:
+        services.entity_rename(entity=record.entity, new_name="北京新名称科技有限公司", changed_on=dt.date(2026, 11, 28))
+        page, on_replica = queries_on(REPLICA, lambda: client.get(url))
+        # One look at how far the replica has replayed; then the primary.
+        assert (on_replica, "北京新名称科技有限公司" in page.content.decode()) == (1, True)
+        again, on_replica = queries_on(REPLICA, lambda: client.get(url))
+        assert (on_replica, again["X-Cache"], again.content) == (0, "hit", page.content)
+    finally:
+        with connections[REPLICA].cursor() as cursor:
+            cursor.execute("SELECT pg_wal_replay_resume()")
+    wait_for_replica(REPLICA)
+    caches["pages"].delete(pagecache.page_key("entity", CODE))
+    page, on_replica = queries_on(REPLICA, lambda: client.get(url))
+    assert (on_replica, "北京新名称科技有限公司" in page.content.decode()) == (3, True)  # caught up: the replica again

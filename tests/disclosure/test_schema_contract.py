@@ -11,6 +11,7 @@ from django.core.cache import cache
 from disclosure import agencies, services
 from disclosure.api.views import PublicThrottle
 from disclosure.models import Agency, DisclosureAttribute
+from tests.conftest import run_daily_expiries
 from tests.factories import CreditRecordFactory
 
 D = dt.date
@@ -66,7 +67,8 @@ def check(spec, response, method="GET"):
 
 
 @pytest.fixture
-def key(db):
+def key(db, frozen_today):
+    run_daily_expiries()
     agency = Agency.objects.create(code="acme", name="Acme")
     return agencies.agency_key_issue(agency=agency, actor=None)[1]
 
@@ -82,7 +84,14 @@ def test_every_agency_answer_matches_the_schema(client, spec, key, frozen_today,
         item=records[3].catalog_item, actor=superuser, changes={"disclosure_attribute": DisclosureAttribute.SHARED}
     )
     frozen_today.shift(dt.timedelta(days=1))
+    # Before the day's job: a write of the new day is held back, and so are the digest and
+    # the snapshot (503, documented).
+    late = CreditRecordFactory(decision_date=D(2026, 6, 5))
+    assert check(spec, client.get("/api/v1/digest/", **auth)).status_code == 503
+    assert check(spec, client.get("/api/v1/changes/", {"limit": 100}, **auth)).json()["expiries_written_through"] == "2026-11-28"
+    run_daily_expiries()
     body = check(spec, client.get("/api/v1/changes/", {"limit": 100}, **auth)).json()
+    assert late.pk in {e["record_id"] for e in body["events"]}
     assert {e["type"] for e in body["events"]} == {"disclosed", "updated", "withdrawn", "revoked", "removed", "expired"}
     assert lapsing.pk in {e["record_id"] for e in body["events"] if e["type"] == "expired"}
     head = body["next"]

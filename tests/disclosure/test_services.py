@@ -300,4 +300,7 @@ def test_expiry_command(db, frozen_today):
     out = io.StringIO()
     call_command("records_record_expiries", stdout=out)
     call_command("records_record_expiries", stdout=out)
-    assert out.getvalue() == "1 expiry events written.\n0 expiry events written.\n"
+    assert out.getvalue() == (
+        "1 expiry events written; the expiries of 2026-11-28 are all written.\n"
+        "0 expiry events written; the expiries of 2026-11-28 are all written.\n"
+    )

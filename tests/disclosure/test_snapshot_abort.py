@@ -16,6 +16,7 @@ from django.db import connection
 
 from disclosure import agencies
 from disclosure.models import Agency
+from tests.conftest import run_daily_expiries
 from tests.factories import CreditRecordFactory
 
 pytestmark = [
@@ -37,10 +38,11 @@ def gunicorn_site(shipped_rule_sets, frozen_today):
             CreditRecordFactory(decision_date=dt.date(2026, 6, day), facts="未按规定公示年度报告。" * 80)
     agency = Agency.objects.create(code="acme", name="Acme")
     _key, raw = agencies.agency_key_issue(agency=agency, actor=None)
+    run_daily_expiries()
     settings = connection.settings_dict
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_REPLICA_URLS"},
         "DATABASE_URL": f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}",
         "DEBUG": "0",
         "SECRET_KEY": "test-only",

@@ -19,6 +19,7 @@ from django.db import DatabaseError, connection, connections, transaction
 
 from disclosure import agencies, services
 from disclosure.models import Agency, EventKind, RecordEvent
+from tests.conftest import run_daily_expiries
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory
 
 D = dt.date
@@ -103,7 +104,8 @@ def site_on(database: str):
 
 def fill():
     """Records, a correction, a withdrawal after repair, a revocation, a rename and an agency,
-    all through the services."""
+    all through the services, on a day whose daily job has run."""
+    run_daily_expiries()
     item = CatalogItemFactory()
     entity = EntityFactory(name="北京华为数字技术有限公司", code="91110000600037341L")
     records = [

@@ -28,6 +28,7 @@ from intake import services as intake_services
 from intake.models import Batch
 from repair import services as repair_services
 from repair.models import Application, Evidence, Step
+from tests.conftest import run_daily_expiries
 from tests.factories import (
     CatalogItemFactory,
     CreditRecordFactory,
@@ -242,6 +243,7 @@ def site(db, frozen_today, settings):
     _key, department_key = intake_services.department_key_issue(department=department, actor=None)
     reviewer = UserFactory(username="reviewer")
     record.department.staff.add(reviewer)
+    run_daily_expiries()
     return {
         "record": record,
         "agency_key": agency_key,

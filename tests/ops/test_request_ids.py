@@ -108,16 +108,6 @@ def test_each_agency_call_is_logged_with_its_own_request_id(client, agency_key):
     ]
 
 
-def test_expiry_events_a_feed_request_writes_carry_its_id(client, agency_key, frozen_today):
-    lapsed = CreditRecordFactory(decision_date=D(2025, 11, 20))  # shown through 2026-11-20
-    _key, raw = agency_key
-    response = client.get("/api/v1/changes/?after=0", HTTP_AUTHORIZATION=f"Bearer {raw}")
-    assert response.status_code == 200
-    expired = lapsed.events.get(kind=EventKind.EXPIRED)
-    assert expired.request_id == response["X-Request-ID"]
-    assert AgencyCall.objects.get().request_id == response["X-Request-ID"]
-
-
 def test_rows_written_by_jobs_and_commands_have_no_request_id(db, frozen_today):
     lapsed = CreditRecordFactory(decision_date=D(2025, 11, 20))
     call_command("records_record_expiries", stdout=io.StringIO())

@@ -30,7 +30,7 @@ def settings_env(**env):
     base = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SINGLE_PROCESS", "REDIS_URL", "EMAIL_BACKEND", "DATABASE_URL"}
+        if k not in {"DEBUG", "SINGLE_PROCESS", "REDIS_URL", "EMAIL_BACKEND", "DATABASE_URL", "DATABASE_REPLICA_URLS"}
     }
     base.update(env)
     return base
@@ -85,6 +85,10 @@ DOCUMENTED = {
     "PAGE_CACHE": "1",
     "PAGE_CACHE_RELEASE": "2026.11-documented",
     "SINGLE_PROCESS": "0",
+    "DATABASE_REPLICA_URLS": None,  # none: the test's own SQLite file has no replica
+    "REPLICA_MAX_LAG_SECONDS": "10",
+    "REPLICA_CHECK_SECONDS": "5",
+    "READ_YOUR_WRITES_SECONDS": "15",
     "DB_CONN_MAX_AGE": "0",
     "DB_CONN_HEALTH_CHECKS": "1",
     "TRUSTED_PROXY_COUNT": "1",

@@ -5,8 +5,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from disclosure import feed
 from disclosure import services as disclosure_services
-from disclosure.feed import latest_cursor
 from disclosure.rules import Category
 from reports import selectors, services, signing
 from reports.models import Report, ReportKind
@@ -29,7 +29,7 @@ def test_public_report_records_what_it_stated(entity, penalty, frozen_today):
     assert report.entity == entity
     assert report.issued_at == timezone.now().replace(microsecond=0)
     assert report.disclosed_on == dt.date(2026, 11, 28)
-    assert report.feed_cursor == latest_cursor()
+    assert report.feed_cursor == feed.head().latest
     assert report.record_versions == [[penalty.pk, penalty.published.version]]
     assert report.window_start is None
     content = report.pdf.read()
