@@ -429,6 +429,22 @@ class RowError:
         return {"line": self.line, "column": self.column, "code": self.code, "message": self.message}
 
 
+def duplicate_error(line: int, column: str, first: int) -> RowError:
+    """A decision number already on an earlier line of the file."""
+    return RowError(line, column, "duplicate", _("The same decision number is on line %(line)d.") % {"line": first})
+
+
+def name_conflict_error(line: int, column: str, first: int, name: str) -> RowError:
+    """A code an earlier line of the file gives another name."""
+    return RowError(line, column, "name_conflict", _("Line %(line)d gives this code the name “%(name)s”.")
+                    % {"line": first, "name": name})  # fmt: skip
+
+
+def column_of(columns: dict[str, str], name: str) -> str:
+    """A field's column as the file's header writes it (the Chinese header if it has none)."""
+    return columns.get(name) or FIELDS_BY_NAME[name].zh
+
+
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
 
@@ -466,8 +482,13 @@ def _date_of_text(text: str) -> dt.date:
 class RowChecker:
     """Checks rows for one department: the catalog, its scope and the rule sets are read once."""
 
-    def __init__(self, *, department: Department, today: dt.date | None = None):
+    def __init__(self, *, department: Department, today: dt.date | None = None, duplicates: bool = True):
+        """``duplicates``: refuse duplicates inside the file here (decision numbers, names
+        of one code), keeping every number and code seen; off when the caller checks them
+        itself over ``keys`` (``intake.staging`` does, in SQL, with memory flat)."""
         self.department = department
+        self.duplicates = duplicates
+        self.keys: tuple[int, str, str, str] = (0, "", "", "")  # the last row's (line, number, code, name)
         self.today = today or timezone.localdate()
         self.items = {item.code: item for item in CatalogItem.objects.all()}
         self.items_by_id = {item.pk: item for item in self.items.values()}
@@ -479,13 +500,14 @@ class RowChecker:
         self._periods: dict[tuple, object] = {}
 
     def check(self, raw: RawRow) -> tuple[Row | None, list[RowError]]:
+        self.keys = (raw.line, "", "", "")
         if raw.problem:
             return None, [RowError(raw.line, "", "unreadable", raw.problem)]
         errors: list[RowError] = []
         line = raw.line
 
         def column(name):
-            return raw.columns.get(name) or FIELDS_BY_NAME[name].zh
+            return column_of(raw.columns, name)
 
         def fail(name, code, message):
             errors.append(RowError(line, column(name) if name else "", code, str(message)))
@@ -563,16 +585,16 @@ class RowChecker:
         if revoked and not values["revoke_reason"]:
             fail("revoke_reason", "required", _("Give a reason: every change to a record is traceable."))
         number = values["decision_number"]
-        if number:
+        name = values["entity_name"]
+        self.keys = (line, number, code, name)
+        if number and self.duplicates:
             first = self.numbers.get(number)
             if first is not None and first != line:
-                fail("decision_number", "duplicate", _("The same decision number is on line %(line)d.") % {"line": first})
-        name = values["entity_name"]
-        if code and name:
+                errors.append(duplicate_error(line, column("decision_number"), first))
+        if code and name and self.duplicates:
             seen = self.names.get(code)
             if seen is not None and seen[0] != name:
-                fail("entity_name", "name_conflict", _("Line %(line)d gives this code the name “%(name)s”.")
-                     % {"line": seen[1], "name": seen[0]})  # fmt: skip
+                errors.append(name_conflict_error(line, column("entity_name"), seen[1], seen[0]))
         if item is not None and decided and not errors:
             key = (item.pk, severity, decided, dates["valid_from"], dates["valid_until"])
             computed = self._periods.get(key)
@@ -591,9 +613,9 @@ class RowChecker:
                     self._periods[key] = computed
             if computed is not None:
                 severity = computed[0]
-        if number and number not in self.numbers:
+        if number and self.duplicates and number not in self.numbers:
             self.numbers[number] = line
-        if code and name and code not in self.names:
+        if code and name and self.duplicates and code not in self.names:
             self.names[code] = (name, line)
         if errors:
             return None, errors
