@@ -84,6 +84,7 @@ FIELDS = (
 )  # fmt: skip
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
+_FIELD_LIMITS = tuple((f.name, f.required, f.max_length) for f in FIELDS)
 
 
 def _header_key(text: str) -> str:
@@ -305,6 +306,7 @@ def _csv_rows(text) -> Iterator[RawRow]:
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     header = next(csv.reader([first], delimiter=delimiter), [])
     names, columns = _map_header(header)
+    every_column_known = None not in names
     reader = csv.reader(text, delimiter=delimiter, strict=True)
     line = 2
     while True:
@@ -316,16 +318,20 @@ def _csv_rows(text) -> Iterator[RawRow]:
             yield RawRow(line, {}, columns, _("The row cannot be read as CSV (an unclosed quote?): the file may be truncated."))
             return
         start, line = line, reader.line_num + 2
-        if not any(cell.strip() for cell in cells):
+        joined = "".join(cells)
+        if not joined.strip():
             continue
-        if any("\x00" in cell for cell in cells):  # past the sample that detect_encoding saw
+        if "\x00" in joined:  # past the sample that detect_encoding saw
             yield RawRow(start, {}, columns, _unstorable_problem())
             continue
         if len(cells) != len(names):
             yield RawRow(start, {}, columns, _("%(expected)d cells expected, %(found)d found.")
                          % {"expected": len(names), "found": len(cells)})  # fmt: skip
             continue
-        yield RawRow(start, {n: c for n, c in zip(names, cells, strict=True) if n}, columns)
+        if every_column_known:
+            yield RawRow(start, dict(zip(names, cells)), columns)  # noqa: B905 - lengths checked above
+        else:
+            yield RawRow(start, {n: c for n, c in zip(names, cells, strict=True) if n}, columns)
 
 
 def _jsonl_rows(text) -> Iterator[RawRow]:
@@ -449,6 +455,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
 
 def _text(value) -> str:
+    if type(value) is str:  # noqa: E721 - CSV and JSON cells, the common case, first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -513,15 +521,23 @@ class RowChecker:
             errors.append(RowError(line, column(name) if name else "", code, str(message)))
 
         values = {}
-        for field in FIELDS:
-            raw_value = raw.values.get(field.name)
-            text = raw_value if isinstance(raw_value, (dt.date, dt.datetime)) else _text(raw_value)
-            if field.required and text in ("", None):
-                fail(field.name, "required", _("Required."))
-            elif isinstance(text, str) and len(text) > field.max_length:
-                fail(field.name, "too_long", _("At most %(max)d characters; this has %(length)d.")
-                     % {"max": field.max_length, "length": len(text)})  # fmt: skip
-            values[field.name] = text
+        get = raw.values.get
+        for name, required, max_length in _FIELD_LIMITS:
+            raw_value = get(name)
+            if type(raw_value) is str:  # noqa: E721 - the common case first
+                text = raw_value.strip()
+            elif isinstance(raw_value, dt.date):  # a date or datetime cell of a workbook
+                values[name] = raw_value
+                continue
+            else:
+                text = _text(raw_value)
+            if not text:
+                if required:
+                    fail(name, "required", _("Required."))
+            elif len(text) > max_length:
+                fail(name, "too_long", _("At most %(max)d characters; this has %(length)d.")
+                     % {"max": max_length, "length": len(text)})  # fmt: skip
+            values[name] = text
 
         code = ""
         if values["code"]:
@@ -548,7 +564,7 @@ class RowChecker:
         dates = {}
         for name in ("decision_date", "valid_from", "valid_until"):
             try:
-                dates[name] = _date(raw.values.get(name))
+                dates[name] = _date(values[name])  # the cell as read, its text stripped
             except ValueError:
                 fail(name, "date", _("“%(value)s” is not a date: write YYYY-MM-DD.") % {"value": values[name]})
                 dates[name] = None

@@ -380,6 +380,7 @@ class Writer:
         self.today = timezone.localdate()
         self.entities: dict[str, Entity] = {}  # code -> the entity as the chunk's rows refer to it
         self.bumps: Counter = Counter()  # entity id -> records created in bulk, bumped at the end
+        self._reason: str | None = None
 
     def write(self, rows) -> None:
         """Compare and lock (``rows.plan``), then write every row that changes something."""
@@ -395,7 +396,9 @@ class Writer:
             bulk.entities_bump(self.bumps, at=timezone.now())
 
     def reason(self, row) -> str:
-        return _("Batch %(number)s, line %(line)d.") % {"number": self.batch.number, "line": row.line}
+        if self._reason is None:  # translated once per batch, not once per row
+            self._reason = _("Batch %(number)s, line %(line)d.")
+        return self._reason % {"number": self.batch.number, "line": row.line}
 
     def entity_for(self, row: pipeline.Row, known: dict) -> Entity:
         found = known.get(row.code)
