@@ -5,7 +5,8 @@ scratch table, for comparison. PostgreSQL only; use a database of its own:
     createdb cc_intake_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cc_intake_bench .venv/bin/python bench/intake.py [--rows N]
 
-``--floor`` also measures what no change to the Python side can remove (see ``floor``).
+``--floor`` also measures what no change to the Python side can remove (see ``floor``);
+``--upload 10000`` instead times a 10,000-row upload through the admin (see ``admin_upload``).
 Each run uses a new department (so the first import creates every record); entities are
 shared between runs (the first run creates them, later runs find them known).
 """
@@ -174,14 +175,62 @@ class _Rollback(Exception):
     pass
 
 
+def admin_upload(rows: int) -> None:
+    """A clerk's upload of a ``rows``-row CSV through the admin's upload view (Django's test
+    client: the whole request, multipart parsing to the redirect), then the same file again,
+    each timed from the POST to its answer; then the batch's page."""
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from django.urls import reverse
+
+    tag = f"upload{int(time.time())}"
+    path = ROOT / "var" / f"intake-upload-{rows}.csv"
+    write_csv(path, rows, tag)
+    dept = department(tag)
+    clerk = get_user_model().objects.create_user(username=f"{tag}-clerk", password="bench-only", is_staff=True)
+    dept.staff.add(clerk)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(clerk)
+    for label in ("admin upload", "admin upload, same file again"):
+        data = path.read_bytes()
+        started = time.monotonic()
+        response = client.post(reverse("admin:intake_batch_upload"),
+                               {"department": dept.pk, "file": SimpleUploadedFile(path.name, data)}, secure=True)  # fmt: skip
+        elapsed = time.monotonic() - started
+        batch = services_batch_of(response)
+        print(f"{label}, {rows:,} rows: {elapsed:.2f}s — HTTP {response.status_code}, {batch.status}, "
+              f"created {batch.created:,}, unchanged {batch.unchanged:,}")  # fmt: skip
+        started = time.monotonic()
+        page = client.get(response["Location"], secure=True)
+        print(f"  the batch's page: {time.monotonic() - started:.2f}s — HTTP {page.status_code}")
+
+
+def services_batch_of(response):
+    from intake.models import Batch
+
+    return Batch.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-2]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--floor", action="store_true", help="Also measure the floor (see ``floor``).")
+    parser.add_argument("--upload", type=int, metavar="ROWS",
+                        help="Only time an upload of ROWS rows through the admin's upload view (see ``admin_upload``).")  # fmt: skip
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at a PostgreSQL database of its own.")
     call_command("migrate", verbosity=0)
+    if args.upload:
+        from django.conf import settings
+        from django.test import override_settings
+
+        # The pages without ``collectstatic`` (as the tests run them).
+        static = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+        with override_settings(STORAGES=static):
+            admin_upload(args.upload)
+        return
     tag = f"bench{int(time.time())}"
     path = ROOT / "var" / f"intake-{args.rows}.csv"
     started = time.monotonic()

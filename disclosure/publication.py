@@ -83,8 +83,10 @@ def document_of(row: dict) -> tuple[str, str]:
     amount = row["penalty_amount"]
     document["penalty_amount"] = None if amount is None else str(amount)
     content = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    document["version"] = hashlib.sha256(content.encode()).hexdigest()[:20]
-    return document["version"], json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    version = hashlib.sha256(content.encode()).hexdigest()[:20]
+    # The same document with "version" as its last key, as ``json.dumps`` would write it.
+    return version, f'{content[:-1]},"version":"{version}"}}'
+
 
 
 def held_documents(record_ids: Iterable[int], *, on: dt.date) -> dict[int, tuple[str, str]]:

@@ -84,6 +84,7 @@ FIELDS = (
 )  # fmt: skip
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
+_FIELD_LIMITS = tuple((f.name, f.required, f.max_length) for f in FIELDS)
 
 
 def _header_key(text: str) -> str:
@@ -305,6 +306,7 @@ def _csv_rows(text) -> Iterator[RawRow]:
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     header = next(csv.reader([first], delimiter=delimiter), [])
     names, columns = _map_header(header)
+    every_column_known = None not in names
     reader = csv.reader(text, delimiter=delimiter, strict=True)
     line = 2
     while True:
@@ -316,16 +318,20 @@ def _csv_rows(text) -> Iterator[RawRow]:
             yield RawRow(line, {}, columns, _("The row cannot be read as CSV (an unclosed quote?): the file may be truncated."))
             return
         start, line = line, reader.line_num + 2
-        if not any(cell.strip() for cell in cells):
+        joined = "".join(cells)
+        if not joined.strip():
             continue
-        if any("\x00" in cell for cell in cells):  # past the sample that detect_encoding saw
+        if "\x00" in joined:  # past the sample that detect_encoding saw
             yield RawRow(start, {}, columns, _unstorable_problem())
             continue
         if len(cells) != len(names):
             yield RawRow(start, {}, columns, _("%(expected)d cells expected, %(found)d found.")
                          % {"expected": len(names), "found": len(cells)})  # fmt: skip
             continue
-        yield RawRow(start, {n: c for n, c in zip(names, cells, strict=True) if n}, columns)
+        if every_column_known:
+            yield RawRow(start, dict(zip(names, cells)), columns)  # noqa: B905 - lengths checked above
+        else:
+            yield RawRow(start, {n: c for n, c in zip(names, cells, strict=True) if n}, columns)
 
 
 def _jsonl_rows(text) -> Iterator[RawRow]:
@@ -429,10 +435,28 @@ class RowError:
         return {"line": self.line, "column": self.column, "code": self.code, "message": self.message}
 
 
+def duplicate_error(line: int, column: str, first: int) -> RowError:
+    """A decision number already on an earlier line of the file."""
+    return RowError(line, column, "duplicate", _("The same decision number is on line %(line)d.") % {"line": first})
+
+
+def name_conflict_error(line: int, column: str, first: int, name: str) -> RowError:
+    """A code an earlier line of the file gives another name."""
+    return RowError(line, column, "name_conflict", _("Line %(line)d gives this code the name “%(name)s”.")
+                    % {"line": first, "name": name})  # fmt: skip
+
+
+def column_of(columns: dict[str, str], name: str) -> str:
+    """A field's column as the file's header writes it (the Chinese header if it has none)."""
+    return columns.get(name) or FIELDS_BY_NAME[name].zh
+
+
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
 
 def _text(value) -> str:
+    if type(value) is str:  # noqa: E721 - CSV and JSON cells, the common case, first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -466,8 +490,13 @@ def _date_of_text(text: str) -> dt.date:
 class RowChecker:
     """Checks rows for one department: the catalog, its scope and the rule sets are read once."""
 
-    def __init__(self, *, department: Department, today: dt.date | None = None):
+    def __init__(self, *, department: Department, today: dt.date | None = None, duplicates: bool = True):
+        """``duplicates``: refuse duplicates inside the file here (decision numbers, names
+        of one code), keeping every number and code seen; off when the caller checks them
+        itself over ``keys`` (``intake.staging`` does, in SQL, with memory flat)."""
         self.department = department
+        self.duplicates = duplicates
+        self.keys: tuple[int, str, str, str] = (0, "", "", "")  # the last row's (line, number, code, name)
         self.today = today or timezone.localdate()
         self.items = {item.code: item for item in CatalogItem.objects.all()}
         self.items_by_id = {item.pk: item for item in self.items.values()}
@@ -479,27 +508,36 @@ class RowChecker:
         self._periods: dict[tuple, object] = {}
 
     def check(self, raw: RawRow) -> tuple[Row | None, list[RowError]]:
+        self.keys = (raw.line, "", "", "")
         if raw.problem:
             return None, [RowError(raw.line, "", "unreadable", raw.problem)]
         errors: list[RowError] = []
         line = raw.line
 
         def column(name):
-            return raw.columns.get(name) or FIELDS_BY_NAME[name].zh
+            return column_of(raw.columns, name)
 
         def fail(name, code, message):
             errors.append(RowError(line, column(name) if name else "", code, str(message)))
 
         values = {}
-        for field in FIELDS:
-            raw_value = raw.values.get(field.name)
-            text = raw_value if isinstance(raw_value, (dt.date, dt.datetime)) else _text(raw_value)
-            if field.required and text in ("", None):
-                fail(field.name, "required", _("Required."))
-            elif isinstance(text, str) and len(text) > field.max_length:
-                fail(field.name, "too_long", _("At most %(max)d characters; this has %(length)d.")
-                     % {"max": field.max_length, "length": len(text)})  # fmt: skip
-            values[field.name] = text
+        get = raw.values.get
+        for name, required, max_length in _FIELD_LIMITS:
+            raw_value = get(name)
+            if type(raw_value) is str:  # noqa: E721 - the common case first
+                text = raw_value.strip()
+            elif isinstance(raw_value, dt.date):  # a date or datetime cell of a workbook
+                values[name] = raw_value
+                continue
+            else:
+                text = _text(raw_value)
+            if not text:
+                if required:
+                    fail(name, "required", _("Required."))
+            elif len(text) > max_length:
+                fail(name, "too_long", _("At most %(max)d characters; this has %(length)d.")
+                     % {"max": max_length, "length": len(text)})  # fmt: skip
+            values[name] = text
 
         code = ""
         if values["code"]:
@@ -526,7 +564,7 @@ class RowChecker:
         dates = {}
         for name in ("decision_date", "valid_from", "valid_until"):
             try:
-                dates[name] = _date(raw.values.get(name))
+                dates[name] = _date(values[name])  # the cell as read, its text stripped
             except ValueError:
                 fail(name, "date", _("“%(value)s” is not a date: write YYYY-MM-DD.") % {"value": values[name]})
                 dates[name] = None
@@ -563,16 +601,16 @@ class RowChecker:
         if revoked and not values["revoke_reason"]:
             fail("revoke_reason", "required", _("Give a reason: every change to a record is traceable."))
         number = values["decision_number"]
-        if number:
+        name = values["entity_name"]
+        self.keys = (line, number, code, name)
+        if number and self.duplicates:
             first = self.numbers.get(number)
             if first is not None and first != line:
-                fail("decision_number", "duplicate", _("The same decision number is on line %(line)d.") % {"line": first})
-        name = values["entity_name"]
-        if code and name:
+                errors.append(duplicate_error(line, column("decision_number"), first))
+        if code and name and self.duplicates:
             seen = self.names.get(code)
             if seen is not None and seen[0] != name:
-                fail("entity_name", "name_conflict", _("Line %(line)d gives this code the name “%(name)s”.")
-                     % {"line": seen[1], "name": seen[0]})  # fmt: skip
+                errors.append(name_conflict_error(line, column("entity_name"), seen[1], seen[0]))
         if item is not None and decided and not errors:
             key = (item.pk, severity, decided, dates["valid_from"], dates["valid_until"])
             computed = self._periods.get(key)
@@ -591,9 +629,9 @@ class RowChecker:
                     self._periods[key] = computed
             if computed is not None:
                 severity = computed[0]
-        if number and number not in self.numbers:
+        if number and self.duplicates and number not in self.numbers:
             self.numbers[number] = line
-        if code and name and code not in self.names:
+        if code and name and self.duplicates and code not in self.names:
             self.names[code] = (name, line)
         if errors:
             return None, errors

@@ -6,8 +6,10 @@ API, ``import_records``):
 1. **check** (no transaction, nothing written): every row is read and checked
    (``intake.pipeline``), then compared with the records already published: new, a
    correction, a revocation, unchanged, or refused (a revocation of an unknown number, a
-   change to a record that is no longer disclosed). Checked rows are spooled to a temporary
-   file, so memory stays flat however long the file.
+   change to a record that is no longer disclosed). Checked rows wait in a temporary table
+   on PostgreSQL (``intake.staging``: duplicates inside the file and the comparison are one
+   statement each over the whole file), in a temporary file elsewhere; memory stays flat
+   however long the file.
 2. **apply** (one transaction for the whole batch): under the department's intake lock,
    every row is compared again with the records as they are now; the rows that change
    nothing are counted and dropped, the records and entities the others will change are
@@ -177,7 +179,7 @@ def intake_policy_set(*, department: Department, requires_release: bool) -> Depa
 # -- the two passes -----------------------------------------------------------------------------
 
 
-def _spool_write(spool, rows: list[pipeline.Row]) -> None:
+def _spool_write(spool, rows: list) -> None:
     pickle.dump([row.as_tuple() for row in rows], spool, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -193,21 +195,11 @@ def _spool_read(spool) -> Iterator[list[pipeline.Row]]:
 
 def _existing(department: Department, numbers: list[str]) -> dict[str, dict]:
     """The department's current records with these decision numbers, by number: the fields
-    of ``EXISTING_FIELDS``. On PostgreSQL one statement with the numbers as one array
-    parameter (a long ``IN`` list costs more to build and parse than the rows to read)."""
-    if connection.vendor != "postgresql":
-        rows = CreditRecord.objects.filter(department=department, decision_number__in=numbers).exclude(
-            status=RecordStatus.SUPERSEDED
-        )
-        return {row["decision_number"]: row for row in rows.values(*EXISTING_FIELDS)}
-    columns = ", ".join("e.code" if name == "entity__code" else f"r.{name}" for name in EXISTING_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM disclosure_creditrecord r JOIN disclosure_entity e ON e.id = r.entity_id"
-            " WHERE r.department_id = %s AND r.decision_number = ANY(%s) AND r.status <> %s",
-            [department.pk, numbers, RecordStatus.SUPERSEDED],
-        )
-        return {row[1]: dict(zip(EXISTING_FIELDS, row, strict=True)) for row in cursor.fetchall()}
+    of ``EXISTING_FIELDS``."""
+    rows = CreditRecord.objects.filter(department=department, decision_number__in=numbers).exclude(
+        status=RecordStatus.SUPERSEDED
+    )
+    return {row["decision_number"]: row for row in rows.values(*EXISTING_FIELDS)}
 
 
 def _entities(codes) -> dict[str, tuple[int, str]]:
@@ -222,7 +214,8 @@ def _entities(codes) -> dict[str, tuple[int, str]]:
 
 
 def classify(row: pipeline.Row, existing: dict | None, entity_id: int | None) -> tuple[str, dict, pipeline.RowError | None]:
-    """What a checked row does to the records: (action, changed fields, refusal)."""
+    """What a checked row does to the records: (action, changed fields, refusal).
+    ``intake.staging.unchanged_sql`` is its ``UNCHANGED`` in SQL (tests hold them together)."""
     if row.revoked:
         if existing is None:
             return "", {}, pipeline.RowError(
@@ -248,46 +241,117 @@ def classify(row: pipeline.Row, existing: dict | None, entity_id: int | None) ->
     return Action.CORRECT, changes, None
 
 
-def batch_check(*, department: Department, stream, file_name: str, spool, progress=None) -> Outcome:
-    """Pass 1: read and check every row, compare with the published records; write the
-    checked rows that would be written to ``spool``. Raises ``pipeline.FileRefused``."""
-    outcome = Outcome()
-    source = pipeline.read_rows(stream, file_name)
-    outcome.file_format, outcome.encoding = source.file_format, source.encoding
-    checker = pipeline.RowChecker(department=department)
-    chunk: list[pipeline.Row] = []
+class PickledRows:
+    """The checked rows of one batch in a temporary file, compared with the records
+    ``CHUNK`` numbers at a time (SQLite; PostgreSQL uses ``staging.StagedRows``)."""
 
-    def flush():
-        existing = _existing(department, [row.decision_number for row in chunk])
+    python_duplicates = True
+
+    def __init__(self, department: Department):
+        self.department = department
+        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.work = None
+        self.chunk: list[pipeline.Row] = []
+        self.outcome: Outcome | None = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        self.spool.close()
+        if self.work is not None:
+            self.work.close()
+
+    def add(self, row: pipeline.Row | None, keys) -> None:
+        if row is not None:
+            self.chunk.append(row)
+            if len(self.chunk) >= CHUNK:
+                self._flush()
+
+    def _flush(self) -> None:
+        existing = _existing(self.department, [row.decision_number for row in self.chunk])
         keep = []
-        for row in chunk:
+        for row in self.chunk:
             # The entity's id only fills in a correction's changes, which this pass drops.
             action, _changes, error = classify(row, existing.get(row.decision_number), None)
             if error:
-                outcome.refuse([error])
+                self.outcome.refuse([error])
             else:
-                outcome.actions[action] += 1
+                self.outcome.actions[action] += 1
                 keep.append(row)
-        _spool_write(spool, keep)
-        if progress:
-            progress(len(chunk))
-        chunk.clear()
+        _spool_write(self.spool, keep)
+        self.chunk.clear()
 
+    def finish(self, outcome: Outcome, columns) -> None:
+        self.outcome = outcome
+        if self.chunk:
+            self._flush()
+
+    def plan(self) -> int:
+        """Inside the batch's transaction (which holds SQLite's one write lock): compare every
+        checked row with the records as they are now, keep the rows that will write
+        something; return how many need nothing (unchanged, under the same entity name)."""
+        unchanged = 0
+        self.work = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        for chunk in _spool_read(self.spool):
+            existing = _existing(self.department, [row.decision_number for row in chunk])
+            known = _entities({row.code for row in chunk})
+            keep = []
+            for row in chunk:
+                entity = known.get(row.code)
+                action, _changes, _error = classify(row, existing.get(row.decision_number), entity[0] if entity else None)
+                if action == Action.UNCHANGED and (row.revoked or entity[1] == row.entity_name):
+                    unchanged += 1
+                    continue
+                keep.append(row)
+            _spool_write(self.work, keep)
+        return unchanged
+
+    def changes(self) -> Iterator[list[tuple[pipeline.Row, dict | None]]]:
+        for chunk in _spool_read(self.work):
+            existing = _existing(self.department, [row.decision_number for row in chunk])
+            yield [(row, existing.get(row.decision_number)) for row in chunk]
+
+
+def checked_rows(department: Department):
+    """Where a batch's checked rows wait between the passes: a temporary table on PostgreSQL
+    (compared with the records in one join), a temporary file elsewhere."""
+    if connection.vendor == "postgresql":
+        from .staging import StagedRows
+
+        return StagedRows(department)
+    return PickledRows(department)
+
+
+def batch_check(*, department: Department, stream, file_name: str, rows, progress=None) -> Outcome:
+    """Pass 1: read and check every row, compare with the published records; keep the
+    checked rows in ``rows`` (``checked_rows``). Raises ``pipeline.FileRefused``."""
+    outcome = Outcome()
+    rows.outcome = outcome
+    source = pipeline.read_rows(stream, file_name)
+    outcome.file_format, outcome.encoding = source.file_format, source.encoding
+    checker = pipeline.RowChecker(department=department, duplicates=rows.python_duplicates)
+    columns: dict[str, str] = {}
+    pending = 0
     for raw in source.rows:
         outcome.rows_total += 1
+        columns = raw.columns
         row, errors = checker.check(raw)
         if errors:
             outcome.refuse(errors)
-            if progress:
-                progress(1)
-        else:
-            chunk.append(row)
-            if len(chunk) >= CHUNK:
-                flush()
-    if chunk:
-        flush()
+        rows.add(row, checker.keys)
+        pending += 1
+        if progress and pending >= CHUNK:
+            progress(pending)
+            pending = 0
     if outcome.rows_total == 0:
         raise pipeline.FileRefused(_("The file holds no rows."))
+    rows.finish(outcome, columns)
+    if progress and pending:
+        progress(pending)
     return outcome
 
 
@@ -298,52 +362,6 @@ def _lock_department(department: Department) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INTAKE_LOCK % 2**31, department.pk])
-
-
-def _plan(department: Department, spool, work) -> int:
-    """Inside the batch's transaction, before its first write: compare every checked row of
-    ``spool`` with the records as they are now, copy to ``work`` the rows that will write
-    something (or be refused), and return how many need nothing: unchanged, under the same
-    entity name. Those are never read again, so the same file imported twice costs one
-    comparison per row.
-
-    On PostgreSQL this is also step 1 of the lock order, for the whole batch before its first
-    event: the records the kept rows may change, then the entities whose pages they may bump
-    or rename, each in id order. A row found unchanged takes no lock: nothing is written for
-    it, whatever another writer does to its record afterwards."""
-    unchanged = 0
-    record_ids: set[int] = set()
-    entity_ids: set[int] = set()
-    for chunk in _spool_read(spool):
-        existing = _existing(department, [row.decision_number for row in chunk])
-        known = _entities({row.code for row in chunk})
-        keep = []
-        for row in chunk:
-            record, entity = existing.get(row.decision_number), known.get(row.code)
-            action, _changes, _error = classify(row, record, entity[0] if entity else None)
-            if action == Action.UNCHANGED and (row.revoked or entity[1] == row.entity_name):
-                unchanged += 1
-                continue
-            keep.append(row)
-            if record is not None:
-                record_ids.add(record["id"])
-                entity_ids.add(record["entity_id"])
-            if entity is not None:
-                entity_ids.add(entity[0])
-        _spool_write(work, keep)
-    if connection.vendor == "postgresql":  # SQLite: the transaction holds the database's one write lock
-        ordered = sorted(record_ids)
-        for start in range(0, len(ordered), CHUNK):
-            list(
-                CreditRecord.objects.select_for_update(no_key=True, of=("self",))
-                .filter(pk__in=ordered[start : start + CHUNK])
-                .order_by("pk")
-                .values_list("pk")
-            )
-        ordered = sorted(entity_ids)
-        for start in range(0, len(ordered), CHUNK):
-            list(Entity.objects.select_for_update(no_key=True).filter(pk__in=ordered[start : start + CHUNK]).order_by("pk").values_list("pk"))
-    return unchanged
 
 
 class Writer:
@@ -362,23 +380,25 @@ class Writer:
         self.today = timezone.localdate()
         self.entities: dict[str, Entity] = {}  # code -> the entity as the chunk's rows refer to it
         self.bumps: Counter = Counter()  # entity id -> records created in bulk, bumped at the end
+        self._reason: str | None = None
 
-    def write(self, spool) -> None:
-        """Compare and lock (``_plan``), then write every row that changes something."""
-        with tempfile.TemporaryFile() as work:
-            unchanged = _plan(self.department, spool, work)
-            self.outcome.actions[Action.UNCHANGED] += unchanged
-            if self.progress and unchanged:
-                self.progress(unchanged)
-            for chunk in _spool_read(work):
-                self.write_chunk(chunk)
+    def write(self, rows) -> None:
+        """Compare and lock (``rows.plan``), then write every row that changes something."""
+        unchanged = rows.plan()
+        self.outcome.actions[Action.UNCHANGED] += unchanged
+        if self.progress and unchanged:
+            self.progress(unchanged)
+        for pairs in rows.changes():
+            self.write_chunk(pairs)
         if self.bumps:
             from . import bulk
 
             bulk.entities_bump(self.bumps, at=timezone.now())
 
     def reason(self, row) -> str:
-        return _("Batch %(number)s, line %(line)d.") % {"number": self.batch.number, "line": row.line}
+        if self._reason is None:  # translated once per batch, not once per row
+            self._reason = _("Batch %(number)s, line %(line)d.")
+        return self._reason % {"number": self.batch.number, "line": row.line}
 
     def entity_for(self, row: pipeline.Row, known: dict) -> Entity:
         found = known.get(row.code)
@@ -413,15 +433,15 @@ class Writer:
             "valid_from": row.valid_from, "valid_until": row.valid_until,
         }  # fmt: skip
 
-    def write_chunk(self, chunk: list[pipeline.Row]) -> None:
-        existing = _existing(self.department, [row.decision_number for row in chunk])
+    def write_chunk(self, pairs: list[tuple[pipeline.Row, dict | None]]) -> None:
+        """Rows, each with its record as it is now (under the batch's locks), or None."""
+        chunk = [row for row, _record in pairs]
         known = _entities({row.code for row in chunk})
         self.entities.clear()
         if self.bulk:
             self.create_entities(chunk, known)
         links, creates = [], []
-        for row in chunk:
-            record = existing.get(row.decision_number)
+        for row, record in pairs:
             action, changes, error = classify(row, record, known.get(row.code, (None,))[0])
             if error:
                 self.refuse(error)
@@ -603,9 +623,9 @@ def batch_submit(
     except pipeline.FileRefused as exc:
         return _rejected(batch, upload, str(exc), started)
     batch.file_sha256, batch.file_size = upload.sha256, upload.size
-    with tempfile.TemporaryFile() as spool:
+    with checked_rows(department) as rows:
         try:
-            check = batch_check(department=department, stream=upload.stream, file_name=upload.name, spool=spool,
+            check = batch_check(department=department, stream=upload.stream, file_name=upload.name, rows=rows,
                                 progress=(lambda n: progress("check", n)) if progress else None)  # fmt: skip
         except pipeline.FileRefused as exc:
             return _rejected(batch, upload, str(exc), started)
@@ -622,7 +642,7 @@ def batch_submit(
                 f"intake/{timezone.localdate():%Y/%m}/{upload.sha256[:16]}-{_safe(upload.name)}", File(upload.stream)
             )
             return _save_new(batch, started)
-        return _apply(batch, check, spool, actor=actor, bulk=bulk, progress=progress, started=started)
+        return _apply(batch, check, rows, actor=actor, bulk=bulk, progress=progress, started=started)
 
 
 def _safe(name: str) -> str:
@@ -656,7 +676,7 @@ def _save_new(batch: Batch, started: float) -> Batch:
     raise RuntimeError("no free batch number")
 
 
-def _apply(batch: Batch, check: Outcome, spool, *, actor, bulk, progress, started) -> Batch:
+def _apply(batch: Batch, check: Outcome, rows, *, actor, bulk, progress, started) -> Batch:
     if bulk is None:
         bulk = check.actions[Action.CREATE] >= settings.INTAKE_BULK_FROM
     try:
@@ -665,7 +685,7 @@ def _apply(batch: Batch, check: Outcome, spool, *, actor, bulk, progress, starte
             _save_new(batch, started)
             writer = Writer(batch=batch, actor=actor, import_valid_rows=batch.import_valid_rows, bulk=bulk,
                             progress=(lambda n: progress("import", n)) if progress else None)  # fmt: skip
-            writer.write(spool)
+            writer.write(rows)
             _fill(batch, writer.outcome, check=check)
             batch.status = BatchStatus.IMPORTED
             batch.imported_at = timezone.now()
@@ -698,9 +718,9 @@ def batch_release(*, batch: Batch, actor, bulk: bool | None = None) -> Batch:
         raise PermissionDenied(_("A second clerk must release this batch: not the one who submitted it."))
     batch = _claim_for_release(batch, actor)
     started = time.monotonic()
-    with default_storage.open(batch.stored_file, "rb") as stored, tempfile.TemporaryFile() as spool:
+    with default_storage.open(batch.stored_file, "rb") as stored, checked_rows(batch.department) as rows:
         try:
-            check = batch_check(department=batch.department, stream=stored, file_name=batch.file_name, spool=spool)
+            check = batch_check(department=batch.department, stream=stored, file_name=batch.file_name, rows=rows)
         except pipeline.FileRefused as exc:
             raise ValidationError(str(exc)) from None
         if check.refused_lines and not batch.import_valid_rows:
@@ -717,7 +737,7 @@ def batch_release(*, batch: Batch, actor, bulk: bool | None = None) -> Batch:
                 if bulk is None:
                     bulk = check.actions[Action.CREATE] >= settings.INTAKE_BULK_FROM
                 writer = Writer(batch=locked, actor=actor, import_valid_rows=batch.import_valid_rows, bulk=bulk)
-                writer.write(spool)
+                writer.write(rows)
                 _fill(locked, writer.outcome, check=check)
                 locked.status = BatchStatus.IMPORTED
                 locked.imported_at = timezone.now()

@@ -37,3 +37,28 @@ def test_two_overlapping_imports_of_one_file_never_duplicate_a_record(shipped_ru
     assert CreditRecord.objects.count() == 40
     assert RecordEvent.objects.count() == 40
     assert Batch.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_files_at_once_create_each_record_once(shipped_rule_sets, intake_department, frozen_today):
+    files = [csv_bytes([penalty_row(n) for n in range(1, 41)]), csv_bytes([penalty_row(n) for n in range(21, 61)])]
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def run(data):
+        try:
+            start.wait()
+            batch = services.batch_submit(department=intake_department, upload=services.Upload(io.BytesIO(data), "a.csv"),
+                                          channel=Channel.COMMAND)  # fmt: skip
+            outcomes.append((batch.status, batch.created, batch.unchanged))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(data,)) for data in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [("imported", 20, 20), ("imported", 40, 0)]
+    assert CreditRecord.objects.count() == 60
+    assert RecordEvent.objects.count() == 60
