@@ -241,13 +241,15 @@ def validate(response, etag: str, modified: int | None) -> None:
     patch_cache_control(response, no_cache=True)
 
 
-def lookup(key: str, *tokens: str) -> tuple[Entry | None, Filling]:
+def lookup(key: str, *tokens: str, request=None) -> tuple[Entry | None, Filling]:
     """The current entry under ``key``, or None and the ``Filling`` to make it with. Reads
     the entry and the tokens the caller names (the site's always) in one round trip; an
     entry that depends on others asks for them in a second one. On a miss the filling holds
-    those tokens, read before the caller reads the database."""
+    those tokens, read before the caller reads the database. A page asked for with a query
+    string is neither served from nor kept in the cache (``request``): its language links
+    carry that query string, which no other visitor's page may show."""
     fill = Filling(key)
-    if not enabled():
+    if not enabled() or (request is not None and request.META.get("QUERY_STRING")):
         fill.spoiled = True
         return None, fill
     names = [SITE, *tokens]

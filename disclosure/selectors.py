@@ -145,9 +145,17 @@ def entity_version(entity: Entity, *, on: dt.date | None = None) -> tuple[str, d
 
 
 def record_version(record: CreditRecord, *, on: dt.date | None = None) -> tuple[str, dt.datetime]:
+    """A record page's ETag and Last-Modified: they change with the record, its entity (the
+    name it shows) and, through the entity's ``records_version``, with every change any
+    service makes to the record (a correction included), and at midnight."""
     on = on or timezone.localdate()
-    token = f"{record.pk}:{record.updated_at.isoformat()}:{record.status}:{on.isoformat()}"
-    return hashlib.sha256(token.encode()).hexdigest()[:32], max(record.updated_at, _start_of(on))
+    entity = record.entity
+    token = (
+        f"{record.pk}:{record.updated_at.isoformat()}:{record.status}:{on.isoformat()}:"
+        f"{entity.updated_at.isoformat()}:{entity.records_version}"
+    )
+    modified = max(filter(None, [record.updated_at, entity.updated_at, entity.records_changed_at, _start_of(on)]))
+    return hashlib.sha256(token.encode()).hexdigest()[:32], modified
 
 
 # Every category has a page of its own, browsable without typing: URL slug -> category.

@@ -200,6 +200,9 @@ def _profile_response(request, entity: Entity, fill: pagecache.Filling):
             html = _render_profile(request, entity)
             fill.keep(pagecache.Entry(tokens={}, etag=f'"{etag}"', modified=int(modified.timestamp()), body=html.encode()))
             return HttpResponse(html)
+        if request.GET:
+            # The page's language links carry the query string: another visitor's page must not.
+            return HttpResponse(_render_profile(request, entity))
         key = f"page:entity:{etag}:{get_language()}"
         html = cache.get(key)
         if html is None:
@@ -226,7 +229,7 @@ def entity_detail(request, code):
         raise Http404
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
-    kept, fill = pagecache.lookup(pagecache.page_key("entity", code), pagecache.code_token_key(code))
+    kept, fill = pagecache.lookup(pagecache.page_key("entity", code), pagecache.code_token_key(code), request=request)
     if kept is not None:
         return kept.page(request)
     entity = selectors.entity_by_code(code)
@@ -238,7 +241,7 @@ def entity_detail(request, code):
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def person_detail(request, pk):
-    kept, fill = pagecache.lookup(pagecache.page_key("person", pk), pagecache.entity_token_key(pk))
+    kept, fill = pagecache.lookup(pagecache.page_key("person", pk), pagecache.entity_token_key(pk), request=request)
     if kept is not None:
         return kept.page(request)
     entity = get_object_or_404(Entity.objects, pk=pk, kind=EntityKind.NATURAL_PERSON)
@@ -269,7 +272,7 @@ def read_public_record(fill: pagecache.Filling, pk: int) -> CreditRecord:
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def record_detail(request, pk):
-    kept, fill = pagecache.lookup(pagecache.page_key("record", pk))
+    kept, fill = pagecache.lookup(pagecache.page_key("record", pk), request=request)
     if kept is not None:
         return kept.page(request)
     try:
@@ -307,7 +310,8 @@ def _list_page(request, *, slug, title, categories, kind):
     pages without filters, the ones most people open, are kept in the shared page cache."""
     page_number = request.GET.get("page", "1")
     if pagecache.enabled() and set(request.GET) <= {"page"} and page_number in {str(n) for n in range(1, pagecache.LIST_PAGES_KEPT + 1)}:
-        kept, fill = pagecache.lookup(pagecache.page_key("list", kind, slug, page_number), pagecache.LISTS)
+        key = pagecache.page_key("list", kind, slug, request.META.get("QUERY_STRING", ""))
+        kept, fill = pagecache.lookup(key, pagecache.LISTS)
         if kept is not None:
             return kept.page(request)
         response = _render_list_page(request, slug=slug, title=title, categories=categories, kind=kind)

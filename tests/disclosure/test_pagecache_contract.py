@@ -623,13 +623,6 @@ def strange_requests(world):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "/lists/serious-dishonesty/?page=1 (zh-hans and en, first and again) answers a body that differs "
-        "from the uncached render beyond the query string of links; not yet narrowed down"
-    ),
-)
 def test_strange_requests_get_what_the_uncached_site_gives(world):
     warm(world["urls"])
     different = {}
@@ -686,13 +679,6 @@ def test_an_etag_of_one_language_is_not_a_304_in_the_other(world):
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "after record_correct (outcome changed) the record page answers 304 to the ETag it gave before the "
-        "correction, cached and uncached alike: its validator does not cover the corrected outcome"
-    ),
-)
 def test_an_etag_from_before_a_write_is_not_a_304_after_it(world):
     urls = [f"/entities/{CODE}/", f"/records/{world['record'].pk}/", f"/api/v1/records/{world['record'].pk}/",
             f"/api/v1/entities/{CODE}/records/"]  # fmt: skip
@@ -983,13 +969,6 @@ def test_many_readers_and_writers_end_with_nothing_stale(world):
 # --- the per-process fragments, seen while comparing ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the first visitor's query string is kept in the per-process 'fragments' cache (the hreflang "
-        "alternate links and the language switch) and shown to every later visitor of that path"
-    ),
-)
 def test_a_visitors_query_string_is_not_shown_to_the_next_visitor(shipped_rule_sets, frozen_today, settings):
     settings.CACHES = {k: v for k, v in settings.CACHES.items() if k != "pages"}
     entity = EntityFactory(code=CODE)
