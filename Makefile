@@ -23,6 +23,9 @@ migrate: install
 demo: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py reports_demo_key
+	# The daily job, as the deployment's timer runs it after midnight: the agency feed shows
+	# nothing of a day whose expiries are not written.
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py records_record_expiries
 
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (staff admin: /admin/, user 'admin', password 'admin')"
