@@ -2,7 +2,7 @@
 JSON lookup of the same entity by code from the same data exported to SQLite. Both in one
 run, same machine, same random codes, wrk with 16 connections.
 
-    DATABASE_URL=postgres://... python bench/lookup.py [--seconds 30] [--workers 4]
+    DATABASE_URL=postgres://... python bench/lookup.py [--seconds 30] [--workers 4] [--no-datasette]
 
 Needs the data of `generate_dataset --entities 1000000 --records 3000000` and wrk
 (apt-get install wrk). Datasette is installed into var/bench/datasette-venv on first use.
@@ -16,32 +16,86 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Gunicorn, prewarm, wait_for, write_result, wrk  # noqa: E402
+from common import (  # noqa: E402
+    PORT_BASE,
+    ROOT,
+    Gunicorn,
+    prewarm,
+    start_run,
+    summary_ms,
+    wait_for,
+    write_result,
+    wrk,
+)
 
 WORK = ROOT / "var" / "bench"
 DATASETTE_VENV = WORK / "datasette-venv"
-SQLITE_COPY = WORK / "entities.db"
+# What the entity page reads: the entity by code, its records, the catalog.
+PAGE_TABLES = ("disclosure_entity", "disclosure_creditrecord", "disclosure_catalogitem", "disclosure_department",
+               "disclosure_formername")  # fmt: skip
+
+
+# The two statements an uncached entity page runs (the entity by code; its records shown
+# today, with their catalog item and department), as Django issues them.
+ENTITY_SQL = "SELECT * FROM disclosure_entity WHERE code = %s"
+RECORDS_SQL = """
+SELECT r.*, c.*, d.id, d.name, d.name_en, d.code
+FROM disclosure_creditrecord r
+JOIN disclosure_catalogitem c ON r.catalog_item_id = c.id
+JOIN disclosure_department d ON r.department_id = d.id
+WHERE c.disclosure_attribute = 'public' AND r.disclosure_start IS NOT NULL AND r.status = 'disclosed'
+  AND r.disclosure_end >= CURRENT_DATE AND r.disclosure_start <= CURRENT_DATE AND r.entity_id = %s
+ORDER BY c.category, r.decision_date DESC, r.id DESC
+"""
+
+
+def time_sql_floor(database_url: str, codes: list[str]) -> dict:
+    """The page's database work alone: its two statements for each code, one client."""
+    samples = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for code in codes:
+            started = time.perf_counter()
+            entity = conn.execute(ENTITY_SQL, [code]).fetchone()
+            conn.execute(RECORDS_SQL, [entity[0]]).fetchall()
+            samples.append(time.perf_counter() - started)
+    return summary_ms(samples)
+
+
+def sqlite_copy(database_url: str) -> Path:
+    """The SQLite export of one database's entities (one file per database: the sizes differ)."""
+    name = urllib.parse.urlsplit(database_url).path.strip("/") or "default"
+    return WORK / f"entities-{name}.db"
 
 
 def sample_codes(database_url: str, count: int) -> list[str]:
+    """``count`` codes drawn uniformly from the whole table (pages sampled at a rate that gives
+    about four times as many rows, then a random subset of those)."""
     with psycopg.connect(database_url) as conn:
+        total = conn.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'disclosure_entity'::regclass"
+        ).fetchone()[0]
+        percent = min(100.0, 400.0 * count / max(total, 1))
         rows = conn.execute(
-            "SELECT code FROM disclosure_entity TABLESAMPLE SYSTEM (5) WHERE code IS NOT NULL LIMIT %s",
+            f"SELECT code FROM disclosure_entity TABLESAMPLE SYSTEM ({percent:.4f}) REPEATABLE (1)"
+            " WHERE code IS NOT NULL ORDER BY md5(code) LIMIT %s",
             [count],
         ).fetchall()
     return [code for (code,) in rows]
 
 
-def export_to_sqlite(database_url: str) -> None:
-    if SQLITE_COPY.exists():
-        return
+def export_to_sqlite(database_url: str) -> Path:
+    target_path = sqlite_copy(database_url)
+    if target_path.exists():
+        return target_path
+    started = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
-    partial = SQLITE_COPY.with_suffix(".partial")
+    partial = target_path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     target = sqlite3.connect(partial)
     columns = "id, code, name, kind, registration_authority, entity_type, division_code, province_code, region, legal_representative"
@@ -59,7 +113,9 @@ def export_to_sqlite(database_url: str) -> None:
     target.execute("CREATE INDEX entity_code ON disclosure_entity (code)")
     target.commit()
     target.close()
-    partial.rename(SQLITE_COPY)
+    partial.rename(target_path)
+    print(f"exported the entities to {target_path.name} in {time.monotonic() - started:.0f}s")
+    return target_path
 
 
 def datasette_binary() -> Path:
@@ -72,18 +128,39 @@ def datasette_binary() -> Path:
     return binary
 
 
+def run_datasette(args, datasette_paths: Path) -> dict:
+    copy = export_to_sqlite(args.database_url)
+    port = PORT_BASE + 1
+    datasette = subprocess.Popen(
+        [str(datasette_binary()), "serve", str(copy), "--port", str(port), "--host", "127.0.0.1",
+         "--setting", "sql_time_limit_ms", "5000", "--immutable", str(copy)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/-/versions.json")
+        wrk(base, datasette_paths, connections=args.connections, seconds=5)  # warm-up
+        return wrk(base, datasette_paths, connections=args.connections, seconds=args.seconds)
+    finally:
+        datasette.terminate()
+        datasette.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's (cores + 1)")
+    parser.add_argument("--no-datasette", action="store_true", help="the site alone (no SQLite export)")
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to the PostgreSQL database generate_dataset filled.")
 
-    prewarm(args.database_url)
-    codes = sample_codes(args.database_url, 20_000)
+    run = start_run(args.database_url)
+    prewarm(args.database_url, PAGE_TABLES)
+    codes = sample_codes(args.database_url, 22_000)
+    codes, floor_codes = codes[:20_000], codes[20_000:]  # the floor's are read by nothing before it
     WORK.mkdir(parents=True, exist_ok=True)
     site_paths = WORK / "entity-paths.txt"
     site_paths.write_text("".join(f"/entities/{code}/\n" for code in codes))
@@ -92,21 +169,12 @@ def main() -> None:
         "".join(f"/entities/disclosure_entity.json?code={code}&_shape=array\n" for code in codes)
     )
 
-    export_to_sqlite(args.database_url)
-    datasette = subprocess.Popen(
-        [str(datasette_binary()), "serve", str(SQLITE_COPY), "--port", "8078", "--host", "127.0.0.1",
-         "--setting", "sql_time_limit_ms", "5000", "--immutable", str(SQLITE_COPY)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for("http://127.0.0.1:8078/-/versions.json")
-        wrk("http://127.0.0.1:8078", datasette_paths, connections=args.connections, seconds=5)  # warm-up
-        datasette_result = wrk(
-            "http://127.0.0.1:8078", datasette_paths, connections=args.connections, seconds=args.seconds
-        )
-    finally:
-        datasette.terminate()
-        datasette.wait()
+    # Codes the warm-ups and runs below will not have read yet: the floor is of uncached pages.
+    sql_floor = time_sql_floor(args.database_url, floor_codes)
+    print(
+        f"SQL floor (the page's 2 statements) p50 {sql_floor['p50_ms']:.2f} ms  p99 {sql_floor['p99_ms']:.2f} ms"
+    )
+    datasette_result = None if args.no_datasette else run_datasette(args, datasette_paths)
 
     with Gunicorn(args.database_url, workers=args.workers) as server:
         url = f"http://127.0.0.1:{server.port}"
@@ -119,7 +187,8 @@ def main() -> None:
     result = {
         "site": site_result,
         "datasette": datasette_result,
-        "ratio": round(site_result["rps"] / datasette_result["rps"], 2),
+        "sql_floor": sql_floor,
+        "ratio": round(site_result["rps"] / datasette_result["rps"], 2) if datasette_result else None,
         "gunicorn_workers": len(rss_before),
         "worker_rss_kib_before": rss_before,
         "worker_rss_kib_after": rss_after,
@@ -127,13 +196,14 @@ def main() -> None:
         "seconds": args.seconds,
         "codes_sampled": len(codes),
     }
-    path = write_result("lookup", result)
+    path = write_result("lookup", result, run)
     print(
         f"site      {site_result['rps']:8.1f} req/s  p50 {site_result['p50_ms']:.2f} ms  p99 {site_result['p99_ms']:.2f} ms  non-2xx {site_result['non2xx']}"
     )
-    print(
-        f"datasette {datasette_result['rps']:8.1f} req/s  p50 {datasette_result['p50_ms']:.2f} ms  p99 {datasette_result['p99_ms']:.2f} ms"
-    )
+    if datasette_result:
+        print(
+            f"datasette {datasette_result['rps']:8.1f} req/s  p50 {datasette_result['p50_ms']:.2f} ms  p99 {datasette_result['p99_ms']:.2f} ms"
+        )
     print(f"ratio     {result['ratio']}x    worker RSS KiB before {rss_before} after {rss_after}")
     print(f"written to {path}")
 
