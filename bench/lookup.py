@@ -68,9 +68,10 @@ def time_sql_floor(database_url: str, codes: list[str]) -> dict:
 
 
 def sqlite_copy(database_url: str) -> Path:
-    """The SQLite export of one database's entities (one file per database: the sizes differ)."""
+    """The SQLite export of one database's entities: one directory per database (the sizes
+    differ), the file named ``entities.db`` in each (Datasette serves it at ``/entities/``)."""
     name = urllib.parse.urlsplit(database_url).path.strip("/") or "default"
-    return WORK / f"entities-{name}.db"
+    return WORK / name / "entities.db"
 
 
 def sample_codes(database_url: str, count: int) -> list[str]:
@@ -93,6 +94,7 @@ def export_to_sqlite(database_url: str) -> Path:
     target_path = sqlite_copy(database_url)
     if target_path.exists():
         return target_path
+    target_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
     partial = target_path.with_suffix(".partial")
@@ -114,7 +116,7 @@ def export_to_sqlite(database_url: str) -> Path:
     target.commit()
     target.close()
     partial.rename(target_path)
-    print(f"exported the entities to {target_path.name} in {time.monotonic() - started:.0f}s")
+    print(f"exported the entities to {target_path} in {time.monotonic() - started:.0f}s")
     return target_path
 
 
@@ -204,6 +206,10 @@ def main() -> None:
         print(
             f"datasette {datasette_result['rps']:8.1f} req/s  p50 {datasette_result['p50_ms']:.2f} ms  p99 {datasette_result['p99_ms']:.2f} ms"
         )
+    for name, answers in (("site", site_result), ("datasette", datasette_result)):
+        if answers and (answers["non2xx"] or answers["errors"]):
+            print(f"!!! {name}: {answers['non2xx']} non-2xx answers, {answers['errors']} errors: its rate is not of lookups",
+                  file=sys.stderr)  # fmt: skip
     print(f"ratio     {result['ratio']}x    worker RSS KiB before {rss_before} after {rss_after}")
     print(f"written to {path}")
 
