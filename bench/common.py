@@ -1,7 +1,9 @@
-"""Helpers shared by the benchmarks: a gunicorn server of the site, a wrk run, RSS readings."""
+"""Helpers shared by the benchmarks: a gunicorn server of the site, a wrk run, RSS readings,
+the PostgreSQL settings and load average a run happened under."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -16,6 +18,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
+# The ports the scripts' servers listen on are PORT_BASE + an offset per script (8077 and up
+# unless BENCH_PORT_BASE says otherwise), so two runs on one machine can keep apart.
+PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "8077"))
+
+# The PostgreSQL settings bench/README.md's figures are measured under ("Settings" there):
+# PostgreSQL 15 as the package installs it. A run under other settings says so loudly.
+DOCUMENTED_SERVER_MAJOR = 15
+DOCUMENTED_SETTINGS = {
+    "shared_buffers": "128MB",
+    "effective_cache_size": "4GB",
+    "work_mem": "4MB",
+    "max_connections": "100",
+    "synchronous_commit": "on",
+    "jit": "on",
+}
 
 
 def site_env(database_url: str) -> dict:
@@ -50,9 +67,15 @@ class Gunicorn:
     """The site as gunicorn.conf.py deploys it (threaded workers, one connection each)."""
 
     def __init__(
-        self, database_url: str, *, port: int = 8077, workers: int | None = None, prefix: tuple[str, ...] = (),
-        app: str = "creditchina.wsgi", env: dict | None = None,
-    ):  # fmt: skip
+        self,
+        database_url: str,
+        *,
+        port: int = PORT_BASE,
+        workers: int | None = None,
+        prefix: tuple[str, ...] = (),
+        app: str = "creditchina.wsgi",
+        env: dict | None = None,
+    ):
         self.port = port
         self.prefix = prefix  # e.g. ("nice", "-n", "10")
         self.workers = workers
@@ -122,23 +145,123 @@ def summary_ms(samples: list[float]) -> dict:
     }
 
 
-def write_result(name: str, data: dict) -> Path:
+def postgres_settings(database_url: str) -> dict:
+    """The server's version and the settings DOCUMENTED_SETTINGS names, as SHOW prints them."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        settings = {
+            name: conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]
+            for name in DOCUMENTED_SETTINGS
+        }
+        settings["server_version"] = conn.execute("SHOW server_version").fetchone()[0]
+    return settings
+
+
+def settings_differences(settings: dict) -> dict:
+    differences = {
+        name: {"documented": documented, "actual": settings[name]}
+        for name, documented in DOCUMENTED_SETTINGS.items()
+        if settings[name] != documented
+    }
+    major = settings["server_version"].split(".")[0]
+    if major != str(DOCUMENTED_SERVER_MAJOR):
+        differences["server_version"] = {
+            "documented": f"{DOCUMENTED_SERVER_MAJOR}.x",
+            "actual": settings["server_version"],
+        }
+    return differences
+
+
+def database_facts(database_url: str) -> dict:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        name, size = conn.execute(
+            "SELECT current_database(), pg_database_size(current_database())"
+        ).fetchone()
+        entities = conn.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = 'disclosure_entity'::regclass"
+        ).fetchone()[0]
+    return {"name": name, "size_bytes": size, "entities_estimate": entities}
+
+
+def start_run(database_url: str) -> dict:
+    """Print and return what a run happens under: the PostgreSQL settings (with a loud warning
+    for each one that differs from the documented baseline), the database, the load average.
+    Pass the answer to ``write_result``, which adds the load average at the end."""
+    load = os.getloadavg()
+    settings = postgres_settings(database_url)
+    differences = settings_differences(settings)
+    database = database_facts(database_url)
+    print(
+        f"PostgreSQL {settings['server_version']}: "
+        + ", ".join(f"{name} = {settings[name]}" for name in DOCUMENTED_SETTINGS)
+    )
+    print(
+        f"database {database['name']}: {database['size_bytes'] / 2**30:.1f} GiB, "
+        f"~{database['entities_estimate']:,} entities; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+        f"on {os.cpu_count()} cores"
+    )
+    if differences:
+        banner = "!" * 78
+        lines = [banner, "WARNING: PostgreSQL runs with settings other than bench/README.md's baseline:"]
+        lines += [
+            f"    {name} = {d['actual']}  (documented: {d['documented']})" for name, d in differences.items()
+        ]
+        lines += ["Figures from this run are NOT comparable with the README's tables.", banner]
+        print("\n".join(lines), file=sys.stderr, flush=True)
+    return {
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "load_average_start": [round(value, 2) for value in load],
+        "cpu_count": os.cpu_count(),
+        "postgresql": settings,
+        "settings_differ_from_documented": differences,
+        "database": database,
+    }
+
+
+def write_result(name: str, data: dict, run: dict | None = None) -> Path:
+    """Write a run's figures to bench/results/<name>[-<database>].json; with the ``start_run``
+    answer, also what the run happened under and the load average at its end."""
+    if run is not None:
+        load = os.getloadavg()
+        run = {
+            **run,
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "load_average_end": [round(value, 2) for value in load],
+        }
+        data = {**data, "run": run}
+        name = f"{name}-{run['database']['name']}"
+        print(f"load average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     return path
 
 
-def prewarm(database_url: str) -> None:
-    """Read the site's tables and indexes into the operating system's cache, as they are on
-    a server that has been up for a while (the machine has the memory for all of them)."""
+def prewarm(database_url: str, tables: tuple[str, ...] | None = None) -> None:
+    """Read the given tables (default: all of the site's ``disclosure_*`` tables) and their
+    indexes into the operating system's cache, as they are on a server that has been up for a
+    while. Only what a benchmark reads: at 10 million entities the whole database is larger
+    than the machine's memory."""
     import psycopg
 
+    started = time.monotonic()
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
         relations = conn.execute(
-            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relname LIKE 'disclosure%%' AND c.relkind IN ('r', 'i')"
+            "SELECT c.oid::regclass::text, pg_relation_size(c.oid) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " LEFT JOIN pg_index i ON i.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = i.indrelid"
+            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')"
+            " AND (CASE WHEN %(all)s THEN coalesce(t.relname, c.relname) LIKE 'disclosure%%'"
+            "      ELSE coalesce(t.relname, c.relname) = ANY(%(tables)s) END)",
+            {"all": tables is None, "tables": list(tables or ())},
         ).fetchall()
-        for (relation,) in relations:
-            conn.execute("SELECT pg_prewarm(%s, 'buffer')", [relation])
+        for relation, _size in relations:
+            conn.execute("SELECT pg_prewarm(%s, 'read')", [relation])
+    total = sum(size for _relation, size in relations)
+    print(
+        f"prewarmed {len(relations)} relations, {total / 2**30:.2f} GiB, in {time.monotonic() - started:.0f}s"
+    )

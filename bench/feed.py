@@ -18,7 +18,21 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Gunicorn, prewarm, rss_kib, site_env, summary_ms, write_result  # noqa: E402
+from common import (  # noqa: E402
+    PORT_BASE,
+    ROOT,
+    Gunicorn,
+    prewarm,
+    rss_kib,
+    site_env,
+    start_run,
+    summary_ms,
+    write_result,
+)
+
+# What the snapshot, the feed and the COPY baseline read.
+FEED_TABLES = ("disclosure_recordevent", "disclosure_publisheddocument", "disclosure_creditrecord",
+               "disclosure_entity", "disclosure_catalogitem", "disclosure_department")  # fmt: skip
 
 COPY_SQL = """
 COPY (
@@ -115,10 +129,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to the PostgreSQL database generate_dataset filled.")
-    prewarm(args.database_url)
-    with psycopg.connect(args.database_url) as conn:
-        buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
-    print(f"PostgreSQL shared_buffers = {buffers}" + ("" if buffers == "6GB" else "  (bench/README's runs: 6GB)"))
+    run = start_run(args.database_url)
+    prewarm(args.database_url, FEED_TABLES)
     key = issue_key(args.database_url)
     copy_result = time_copy(args.database_url)
     print(
@@ -126,7 +138,7 @@ def main() -> None:
     )
     with psycopg.connect(args.database_url) as conn:
         latest = conn.execute("SELECT max(id) FROM disclosure_recordevent WHERE feed_type <> ''").fetchone()[0]
-    with Gunicorn(args.database_url, workers=2, port=8081) as server:
+    with Gunicorn(args.database_url, workers=2, port=PORT_BASE + 4) as server:
         workers = [int(pid) for pid in os.popen(f"pgrep -P {server.process.pid}").read().split()]
         snapshot = time_snapshot(server.port, key, workers)
         print(
@@ -150,7 +162,7 @@ def main() -> None:
         "snapshot_vs_copy": round(snapshot["rows_per_s"] / copy_result["rows_per_s"], 3),
         "poll_1000_events": full_page, "poll_nothing_new": idle, "poll_nothing_new_304": idle_304,
     }  # fmt: skip
-    print(f"snapshot/COPY rate {result['snapshot_vs_copy']}   written to {write_result('feed', result)}")
+    print(f"snapshot/COPY rate {result['snapshot_vs_copy']}   written to {write_result('feed', result, run)}")
 
 
 if __name__ == "__main__":

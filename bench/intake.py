@@ -31,6 +31,9 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from common import start_run  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from disclosure import uscc  # noqa: E402
@@ -231,6 +234,8 @@ def main() -> None:
         with override_settings(STORAGES=static):
             admin_upload(args.upload)
         return
+
+    run = start_run(os.environ["DATABASE_URL"])
     tag = f"bench{int(time.time())}"
     path = ROOT / "var" / f"intake-{args.rows}.csv"
     started = time.monotonic()
@@ -247,6 +252,8 @@ def main() -> None:
               f"entities created {batch.entities_created:,}; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")  # fmt: skip
     if args.floor:
         floor(dept)
+    load = os.getloadavg()
+    print(f"load average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (at start {run['load_average_start']})")
 
 
 if __name__ == "__main__":

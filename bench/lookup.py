@@ -2,7 +2,16 @@
 JSON lookup of the same entity by code from the same data exported to SQLite. Both in one
 run, same machine, same random codes, wrk with 16 connections.
 
-    DATABASE_URL=postgres://... python bench/lookup.py [--seconds 30] [--workers 4]
+    DATABASE_URL=postgres://... python bench/lookup.py [--seconds 30] [--workers 4] [--no-datasette]
+        [--draws uniform,zipf] [--warm-seconds 30] [--no-page-cache]
+
+Two draws of codes: uniform over the whole table, and Zipf (s = 1.0) over every entity, the
+same seeded sequence for the site and for Datasette (real lookups go to a few well-known
+companies far more than to the rest). With each, Django's bare "hello" view behind the same
+middleware, served by the same gunicorn configuration (bench/hello/): the floor of this
+stack. The site runs with the shared page cache in Redis (REDIS_URL), emptied before each
+draw; a longer warm-up under the skewed draw lets it hold what a site that has been up a
+while holds, and the share of answers it served is reported.
 
 Needs the data of `generate_dataset --entities 1000000 --records 3000000` and wrk
 (apt-get install wrk). Datasette is installed into var/bench/datasette-venv on first use.
@@ -19,32 +28,89 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PYTHON, ROOT, Gunicorn, prewarm, wait_for, write_result, wrk  # noqa: E402
+from common import (  # noqa: E402
+    PORT_BASE,
+    PYTHON,
+    ROOT,
+    Gunicorn,
+    prewarm,
+    start_run,
+    summary_ms,
+    wait_for,
+    write_result,
+    wrk,
+)
 
 WORK = ROOT / "var" / "bench"
 DATASETTE_VENV = WORK / "datasette-venv"
-SQLITE_COPY = WORK / "entities.db"
+# What the entity page reads: the entity by code, its records, the catalog.
+PAGE_TABLES = ("disclosure_entity", "disclosure_creditrecord", "disclosure_catalogitem", "disclosure_department",
+               "disclosure_formername")  # fmt: skip
+
+
+# The two statements an uncached entity page runs (the entity by code; its records shown
+# today, with their catalog item and department), as Django issues them.
+ENTITY_SQL = "SELECT * FROM disclosure_entity WHERE code = %s"
+RECORDS_SQL = """
+SELECT r.*, c.*, d.id, d.name, d.name_en, d.code
+FROM disclosure_creditrecord r
+JOIN disclosure_catalogitem c ON r.catalog_item_id = c.id
+JOIN disclosure_department d ON r.department_id = d.id
+WHERE c.disclosure_attribute = 'public' AND r.disclosure_start IS NOT NULL AND r.status = 'disclosed'
+  AND r.disclosure_end >= CURRENT_DATE AND r.disclosure_start <= CURRENT_DATE AND r.entity_id = %s
+ORDER BY c.category, r.decision_date DESC, r.id DESC
+"""
+
+
+def time_sql_floor(database_url: str, codes: list[str]) -> dict:
+    """The page's database work alone: its two statements for each code, one client."""
+    samples = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for code in codes:
+            started = time.perf_counter()
+            entity = conn.execute(ENTITY_SQL, [code]).fetchone()
+            conn.execute(RECORDS_SQL, [entity[0]]).fetchall()
+            samples.append(time.perf_counter() - started)
+    return summary_ms(samples)
+
+
+def sqlite_copy(database_url: str) -> Path:
+    """The SQLite export of one database's entities: one directory per database (the sizes
+    differ), the file named ``entities.db`` in each (Datasette serves it at ``/entities/``)."""
+    name = urllib.parse.urlsplit(database_url).path.strip("/") or "default"
+    return WORK / name / "entities.db"
 
 
 def sample_codes(database_url: str, count: int) -> list[str]:
+    """``count`` codes drawn uniformly from the whole table (pages sampled at a rate that gives
+    about four times as many rows, then a random subset of those)."""
     with psycopg.connect(database_url) as conn:
+        total = conn.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'disclosure_entity'::regclass"
+        ).fetchone()[0]
+        percent = min(100.0, 400.0 * count / max(total, 1))
         rows = conn.execute(
-            "SELECT code FROM disclosure_entity TABLESAMPLE SYSTEM (5) WHERE code IS NOT NULL LIMIT %s",
+            f"SELECT code FROM disclosure_entity TABLESAMPLE SYSTEM ({percent:.4f}) REPEATABLE (1)"
+            " WHERE code IS NOT NULL ORDER BY md5(code) LIMIT %s",
             [count],
         ).fetchall()
     return [code for (code,) in rows]
 
 
-def export_to_sqlite(database_url: str) -> None:
-    if SQLITE_COPY.exists():
-        return
+def export_to_sqlite(database_url: str) -> Path:
+    target_path = sqlite_copy(database_url)
+    if target_path.exists():
+        return target_path
+    target_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
-    partial = SQLITE_COPY.with_suffix(".partial")
+    partial = target_path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     target = sqlite3.connect(partial)
     columns = "id, code, name, kind, registration_authority, entity_type, division_code, province_code, region, legal_representative"
@@ -62,7 +128,9 @@ def export_to_sqlite(database_url: str) -> None:
     target.execute("CREATE INDEX entity_code ON disclosure_entity (code)")
     target.commit()
     target.close()
-    partial.rename(SQLITE_COPY)
+    partial.rename(target_path)
+    print(f"exported the entities to {target_path} in {time.monotonic() - started:.0f}s")
+    return target_path
 
 
 def datasette_binary() -> Path:
@@ -73,6 +141,24 @@ def datasette_binary() -> Path:
             [str(DATASETTE_VENV / "bin" / "pip"), "install", "-q", "datasette==0.65.*"], check=True
         )
     return binary
+
+
+def run_datasette(args, datasette_paths: Path) -> dict:
+    copy = export_to_sqlite(args.database_url)
+    port = PORT_BASE + 1
+    datasette = subprocess.Popen(
+        [str(datasette_binary()), "serve", str(copy), "--port", str(port), "--host", "127.0.0.1",
+         "--setting", "sql_time_limit_ms", "5000", "--immutable", str(copy)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/-/versions.json")
+        wrk(base, datasette_paths, connections=args.connections, seconds=5)  # warm-up
+        return wrk(base, datasette_paths, connections=args.connections, seconds=args.seconds)
+    finally:
+        datasette.terminate()
+        datasette.wait()
 
 
 def all_codes(database_url: str) -> list[str]:
@@ -92,21 +178,6 @@ def zipf_draw(codes: list[str], count: int, *, s: float = 1.0, seed: int = 20261
     return [ranked[bisect.bisect_left(cumulative, rng.random() * total)] for _ in range(count)]
 
 
-def run_datasette(paths: Path, args) -> dict:
-    datasette = subprocess.Popen(
-        [str(datasette_binary()), "serve", str(SQLITE_COPY), "--port", "8078", "--host", "127.0.0.1",
-         "--setting", "sql_time_limit_ms", "5000", "--immutable", str(SQLITE_COPY)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for("http://127.0.0.1:8078/-/versions.json")
-        wrk("http://127.0.0.1:8078", paths, connections=args.connections, seconds=5)  # warm-up
-        return wrk("http://127.0.0.1:8078", paths, connections=args.connections, seconds=args.seconds)
-    finally:
-        datasette.terminate()
-        datasette.wait()
-
-
 def flush_page_cache(env: dict) -> None:
     subprocess.run(
         [PYTHON, "-c", "import redis, sys; redis.Redis.from_url(sys.argv[1]).flushdb()", env["REDIS_URL"]],
@@ -120,24 +191,31 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's (cores + 1)")
+    parser.add_argument("--no-datasette", action="store_true", help="the site alone (no SQLite export)")
     parser.add_argument("--draws", default="uniform,zipf", help="uniform, zipf or both (comma-separated)")
-    parser.add_argument(
-        "--warm-seconds", type=int, default=30,
-        help="requests before the measured run under the skewed draw, so the page cache holds what "
-        "a site that has been up for a while holds",
-    )  # fmt: skip
+    parser.add_argument("--warm-seconds", type=int, default=30, help="the warm-up under the skewed draw")
     parser.add_argument("--no-page-cache", action="store_true", help="run the site with PAGE_CACHE=0")
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to the PostgreSQL database generate_dataset filled.")
 
-    prewarm(args.database_url)
-    export_to_sqlite(args.database_url)
+    run = start_run(args.database_url)
+    prewarm(args.database_url, PAGE_TABLES)
     WORK.mkdir(parents=True, exist_ok=True)
-    draws = {}
+    uniform = sample_codes(args.database_url, 22_000)
+    uniform, floor_codes = uniform[:20_000], uniform[20_000:]  # the floor's are read by nothing before it
+    # Codes the warm-ups and runs below will not have read yet: the floor is of uncached pages.
+    sql_floor = time_sql_floor(args.database_url, floor_codes)
+    print(
+        f"SQL floor (the page's 2 statements) p50 {sql_floor['p50_ms']:.2f} ms  p99 {sql_floor['p99_ms']:.2f} ms"
+    )
+    hello_paths = WORK / "hello-paths.txt"
+    hello_paths.write_text("/hello/\n")
+    extra_env = {"PAGE_CACHE": "0"} if args.no_page_cache else {}
+    results = {}
     for draw in args.draws.split(","):
         if draw == "uniform":
-            codes = sample_codes(args.database_url, 20_000)
+            codes = uniform
         elif draw == "zipf":
             codes = zipf_draw(all_codes(args.database_url), 200_000)
         else:
@@ -148,19 +226,12 @@ def main() -> None:
         datasette_paths.write_text(
             "".join(f"/entities/disclosure_entity.json?code={code}&_shape=array\n" for code in codes)
         )
-        draws[draw] = (codes, site_paths, datasette_paths)
-    hello_paths = WORK / "hello-paths.txt"
-    hello_paths.write_text("/hello/\n")
-
-    results = {}
-    extra_env = {"PAGE_CACHE": "0"} if args.no_page_cache else {}
-    for draw, (codes, site_paths, datasette_paths) in draws.items():
-        datasette_result = run_datasette(datasette_paths, args)
+        datasette_result = None if args.no_datasette else run_datasette(args, datasette_paths)
         with Gunicorn(args.database_url, workers=args.workers, env=extra_env) as server:
-            flush_page_cache(server.env)  # every run starts from an empty page cache
+            flush_page_cache(server.env)  # every draw starts from an empty page cache
             url = f"http://127.0.0.1:{server.port}"
             warm = args.warm_seconds if draw == "zipf" else 5
-            wrk(url, site_paths, connections=args.connections, seconds=warm)  # warm-up: imports, connections, cache
+            wrk(url, site_paths, connections=args.connections, seconds=warm)  # imports, connections, cache
             rss_before = server.worker_rss_kib()
             site_result = wrk(url, site_paths, connections=args.connections, seconds=args.seconds)
             time.sleep(1)
@@ -169,11 +240,15 @@ def main() -> None:
             url = f"http://127.0.0.1:{server.port}"
             wrk(url, hello_paths, connections=args.connections, seconds=5)
             hello_result = wrk(url, hello_paths, connections=args.connections, seconds=args.seconds)
+        for name, answers in (("site", site_result), ("datasette", datasette_result)):
+            if answers and (answers["non2xx"] or answers["errors"]):
+                print(f"!!! {name}: {answers['non2xx']} non-2xx answers, {answers['errors']} errors: its rate is not of lookups",
+                      file=sys.stderr)  # fmt: skip
         results[draw] = {
             "site": site_result,
             "datasette": datasette_result,
             "hello": hello_result,
-            "ratio_to_datasette": round(site_result["rps"] / datasette_result["rps"], 2),
+            "ratio_to_datasette": round(site_result["rps"] / datasette_result["rps"], 2) if datasette_result else None,
             "share_of_hello": round(site_result["rps"] / hello_result["rps"], 2),
             "page_cache_hit_share": round(site_result["cache_hits"] / max(site_result["requests"], 1), 3),
             "distinct_codes": len(set(codes)),
@@ -183,24 +258,25 @@ def main() -> None:
         }
     result = {
         "draws": results,
+        "sql_floor": sql_floor,
         "page_cache": not args.no_page_cache,
         "gunicorn_workers": len(rss_before),
         "connections": args.connections,
         "seconds": args.seconds,
         "warm_seconds": args.warm_seconds,
-        "load_average": os.getloadavg(),
     }
-    path = write_result("lookup" + ("-no-page-cache" if args.no_page_cache else ""), result)
+    path = write_result("lookup" + ("-no-page-cache" if args.no_page_cache else ""), result, run)
     for draw, r in results.items():
         print(f"== {draw} draw ({r['distinct_codes']} distinct codes in {r['requests_drawn']} drawn)")
         for name in ("site", "datasette", "hello"):
             x = r[name]
-            print(f"{name:9} {x['rps']:8.1f} req/s  p50 {x['p50_ms']:.2f} ms  p99 {x['p99_ms']:.2f} ms  non-2xx {x['non2xx']}")
+            if x:
+                print(f"{name:9} {x['rps']:8.1f} req/s  p50 {x['p50_ms']:.2f} ms  p99 {x['p99_ms']:.2f} ms  non-2xx {x['non2xx']}")
         print(
             f"site/datasette {r['ratio_to_datasette']}x   site/hello {r['share_of_hello']}   "
             f"served from the page cache {r['page_cache_hit_share']:.1%}   worker RSS KiB {r['worker_rss_kib_after']}"
         )
-    print(f"load average {os.getloadavg()}; written to {path}")
+    print(f"written to {path}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PYTHON, ROOT, Gunicorn, summary_ms, wait_for, write_result, wrk  # noqa: E402
+from common import PORT_BASE, PYTHON, ROOT, Gunicorn, start_run, summary_ms, wait_for, write_result, wrk  # noqa: E402
 
 WORK = ROOT / "var" / "bench"
 KEY = WORK / "report-signing.p12"
@@ -158,6 +158,7 @@ def main() -> None:
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database for the benchmark.")
 
     code = setup(args.database_url)
+    run = start_run(args.database_url)  # after setup: the migrations make the tables it reads
     WORK.mkdir(parents=True, exist_ok=True)
     ensure_key()  # before Django starts: the settings refuse a key file that is not there
     django_here(args.database_url)
@@ -173,7 +174,7 @@ def main() -> None:
     result["issue_server_time"] = summary_ms(server_time(code, args.sequential))
     print("report, service alone      ", result["issue_server_time"])
 
-    site = Gunicorn(args.database_url, port=8187)
+    site = Gunicorn(args.database_url, port=PORT_BASE + 110)
     site.env.update(signing_env)
     with site:
         base = f"http://127.0.0.1:{site.port}"
@@ -200,7 +201,7 @@ def main() -> None:
         print("reports meanwhile, shared  ", result["issue_shared"])
 
         # Lower priority: when both want the CPU, pages win.
-        pool = Gunicorn(args.database_url, port=8188, workers=2, prefix=("nice", "-n", "10"))
+        pool = Gunicorn(args.database_url, port=PORT_BASE + 111, workers=2, prefix=("nice", "-n", "10"))
         pool.env.update(signing_env)
         pool.__enter__()
         try:
@@ -222,7 +223,7 @@ def main() -> None:
         print("entity pages, report pool  ", result["pages_pool"])
         print("reports meanwhile, pool    ", result["issue_pool"])
 
-    path = write_result("reports", result)
+    path = write_result("reports", result, run)
     print(f"written to {path}")
 
 

@@ -20,7 +20,15 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Gunicorn, prewarm, site_env, summary_ms, write_result  # noqa: E402
+from common import PORT_BASE, ROOT, Gunicorn, prewarm, site_env, start_run, summary_ms, write_result  # noqa: E402
+
+# What a search reads: the postings, the gram counts, the entities it lists.
+SEARCH_TABLES = (
+    "disclosure_namegram",
+    "disclosure_namegramcount",
+    "disclosure_entity",
+    "disclosure_formername",
+)
 
 
 def setup_django(database_url: str) -> None:
@@ -45,7 +53,42 @@ def pick_fragments() -> list[tuple[str, str, int]]:
         few = grams.filter(any_name__gte=5, any_name__lte=50).order_by("gram").first()
         fragments.append((f"{length} char, many", many.gram, many.any_name))
         fragments.append((f"{length} char, few", few.gram, few.any_name))
+    fragments += hard_fragments()
     return fragments
+
+
+def hard_fragments() -> list[tuple[str, str, int]]:
+    """The queries whose cost grows with the data: a 4-character fragment with few matches
+    made of common bigrams (its first page walks every candidate of the rarest bigram), and a
+    6-character one (no gram count: the total is counted among those candidates)."""
+    from django.db import connection
+
+    from disclosure.models import Entity
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT g.gram, g.any_name FROM disclosure_namegramcount g"
+            " JOIN disclosure_namegramcount b1 ON b1.gram = substr(g.gram, 1, 2)"
+            " JOIN disclosure_namegramcount b2 ON b2.gram = substr(g.gram, 2, 2)"
+            " JOIN disclosure_namegramcount b3 ON b3.gram = substr(g.gram, 3, 2)"
+            " WHERE length(g.gram) = 4 AND g.any_name BETWEEN 5 AND 50 AND g.gram ~ '^[\u4e00-\u9fff]+$'"
+            " ORDER BY least(b1.any_name, b2.any_name, b3.any_name) DESC, g.gram LIMIT 1"
+        )
+        gram, count = cursor.fetchone()
+        cursor.execute(
+            "SELECT gram FROM disclosure_namegramcount WHERE length(gram) = 4 AND gram ~ '^[\u4e00-\u9fff]+$'"
+            " ORDER BY any_name DESC, gram LIMIT 1"
+        )
+        (frequent,) = cursor.fetchone()
+    # Six characters ending with the most frequent 4-gram, from the first name that has it.
+    name = (
+        Entity.objects.filter(search_name__contains=frequent)
+        .order_by("id")
+        .values_list("search_name", flat=True)[0]
+    )
+    end = name.index(frequent) + len(frequent)
+    six = name[max(0, end - 6) : end]
+    return [("4 char, few, common bigrams", gram, count), ("6 char, many", six, -1)]
 
 
 def time_http(port: int, query: str, repeat: int) -> list[float]:
@@ -90,11 +133,12 @@ def main() -> None:
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to the PostgreSQL database generate_dataset filled.")
-    prewarm(args.database_url)
+    run = start_run(args.database_url)
+    prewarm(args.database_url, SEARCH_TABLES)
     setup_django(args.database_url)
     fragments = pick_fragments()
     rows = []
-    with Gunicorn(args.database_url, workers=2, port=8079) as server:
+    with Gunicorn(args.database_url, workers=2, port=PORT_BASE + 2) as server:
         for label, query, expected in fragments:
             http_samples = time_http(server.port, query, args.repeat)
             sql_samples, total, statements = time_sql_floor(query, args.repeat)
@@ -103,12 +147,12 @@ def main() -> None:
                 "site": summary_ms(http_samples), "sql_floor": summary_ms(sql_samples),
             })  # fmt: skip
             print(
-                f"{label:14} {query:6} total {total:>9,}  site p50 {rows[-1]['site']['p50_ms']:6.2f} "
+                f"{label:27} {query:6} total {total:>9,}  site p50 {rows[-1]['site']['p50_ms']:6.2f} "
                 f"p99 {rows[-1]['site']['p99_ms']:6.2f} ms   SQL floor p50 {rows[-1]['sql_floor']['p50_ms']:6.2f} "
                 f"p99 {rows[-1]['sql_floor']['p99_ms']:6.2f} ms ({statements} statements)"
             )
         rss = server.worker_rss_kib()
-    path = write_result("search", {"repeat": args.repeat, "queries": rows, "worker_rss_kib_after": rss})
+    path = write_result("search", {"repeat": args.repeat, "queries": rows, "worker_rss_kib_after": rss}, run)
     print(f"written to {path}")
 
 

@@ -1,8 +1,10 @@
 """Large synthetic datasets for benchmarks: millions of entities and records.
 
-Rows are generated in Python and streamed into PostgreSQL with ``COPY`` (one statement per
-table, no per-row INSERT); the periods come from the same ``services.compute_periods`` the
-site uses. On SQLite it falls back to ``bulk_create`` in batches, for small sizes.
+Rows are generated in Python and streamed into PostgreSQL with ``COPY`` (no per-row INSERT);
+the periods come from the same ``services.compute_periods`` the site uses. Into empty tables
+the indexes and constraints are built after the rows are in (see ``deferred_indexes``), and
+entities are written a million at a time, so memory stays flat whatever the size. On SQLite
+it falls back to ``bulk_create`` in batches, for small sizes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.db import connection, transaction
 from django.db.models import Case, When
@@ -101,6 +104,16 @@ KIND_WEIGHTS = [
     (EntityKind.GOVERNMENT_BODY, 2),
     (EntityKind.NATURAL_PERSON, 2),
 ]
+# The tables a run fills: when they are all empty, their indexes and constraints are built
+# once the rows are in, not maintained row by row.
+BULK_TABLES = (
+    "disclosure_entity",
+    "disclosure_formername",
+    "disclosure_namegram",
+    "disclosure_creditrecord",
+    "disclosure_recordevent",
+    "disclosure_publisheddocument",
+)
 
 
 def _text(value) -> str:
@@ -121,6 +134,7 @@ class DatasetGenerator:
         as_of: dt.date,
         progress: Callable[[str], None] = print,
         batch: int = 50_000,
+        chunk: int = 1_000_000,
     ):
         self.entity_count = entities
         self.record_count = records
@@ -128,20 +142,23 @@ class DatasetGenerator:
         self.as_of = as_of
         self.progress = progress
         self.batch = batch
+        self.chunk = chunk  # entities whose names are held in memory at once
+        self.done: dict[str, int] = defaultdict(int)
+        self.spent: dict[str, float] = defaultdict(float)
         self.now = timezone.now()
         self.names: list[tuple[int, list[str]]] = []
         self.gram_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
 
     # -- entities -------------------------------------------------------------------------
-    def entity_rows(self, first_id: int) -> Iterator[tuple]:
-        """Entity rows; the names (current, then former) are kept in ``self.names`` for the
-        search index and the former-name rows written after."""
+    def entity_rows(self, first_id: int, start: int, stop: int) -> Iterator[tuple]:
+        """Entity rows ``start`` to ``stop`` of the run; the names (current, then former) are
+        kept in ``self.names`` for the search index and the former-name rows written after."""
         rng = self.rng
         counties = divisions.current_counties()
         kinds = [k for k, _w in KIND_WEIGHTS]
         weights = [w for _k, w in KIND_WEIGHTS]
         now = self.now.isoformat()
-        for offset in range(self.entity_count):
+        for offset in range(start, stop):
             entity_id = first_id + offset
             kind = rng.choices(kinds, weights)[0]
             division = rng.choice(counties)
@@ -284,7 +301,8 @@ class DatasetGenerator:
                 "",
                 None,
                 None,
-                None,
+                # Already lapsed: its ``expired`` event is written by ``expired_events``.
+                self.as_of if periods.disclosure_end and periods.disclosure_end < self.as_of else None,
                 now,
                 now,
             )
@@ -292,28 +310,30 @@ class DatasetGenerator:
     # -- writing --------------------------------------------------------------------------
     def run(self) -> None:
         started = time.monotonic()
-        with transaction.atomic():
+        with transaction.atomic(), self.deferred_indexes(BULK_TABLES):
             first_entity = (Entity.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-            self.write(
-                "disclosure_entity",
-                ENTITY_COLUMNS,
-                self.entity_rows(first_entity),
-                self.entity_count,
-                "entities",
-            )
-            self.write(
-                "disclosure_formername", ["entity_id", "name", "search_name", "changed_on"],
-                self.former_name_rows(), sum(len(n) - 1 for _i, n in self.names), "former names",
-            )  # fmt: skip
-            self.write(
-                "disclosure_namegram",
-                ["gram", "entity_id", "in_current"],
-                self.posting_rows(),
-                None,
-                "postings",
-            )
+            for start in range(0, self.entity_count, self.chunk):
+                stop = min(start + self.chunk, self.entity_count)
+                self.write(
+                    "disclosure_entity",
+                    ENTITY_COLUMNS,
+                    self.entity_rows(first_entity, start, stop),
+                    self.entity_count,
+                    "entities",
+                )
+                self.write(
+                    "disclosure_formername", ["entity_id", "name", "search_name", "changed_on"],
+                    self.former_name_rows(), None, "former names",
+                )  # fmt: skip
+                self.write(
+                    "disclosure_namegram",
+                    ["gram", "entity_id", "in_current"],
+                    self.posting_rows(),
+                    None,
+                    "postings",
+                )
+                self.names.clear()
             self.add_gram_counts()
-            self.names.clear()
             first_record = (
                 CreditRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
             ) + 1
@@ -345,7 +365,9 @@ class DatasetGenerator:
             self._bulk_insert(table, columns, rows, total, label, started)
 
     def _report(self, label: str, done: int, total: int | None, started: float) -> None:
-        elapsed = time.monotonic() - started
+        """Progress of ``label`` over the whole run (a table may be written in several parts)."""
+        elapsed = self.spent[label] + time.monotonic() - started
+        done += self.done[label]
         rate = done / elapsed if elapsed else 0
         of_total = f"/{total:,}" if total is not None else ""
         self.progress(f"  {label}: {done:,}{of_total} ({rate:,.0f}/s)")
@@ -366,6 +388,11 @@ class DatasetGenerator:
                         self._report(label, done, total, started)
             copy.write(buffer.getvalue())
         self._report(label, done, total, started)
+        self._account(label, done, started)
+
+    def _account(self, label: str, done: int, started: float) -> None:
+        self.done[label] += done
+        self.spent[label] += time.monotonic() - started
 
     def _bulk_insert(self, table, columns, rows, total, label, started) -> None:
         placeholders = ", ".join(["%s"] * len(columns))
@@ -382,6 +409,7 @@ class DatasetGenerator:
             if chunk:
                 cursor.executemany(sql, chunk)
         self._report(label, done, total, started)
+        self._account(label, done, started)
 
     def created_events(self, first_record: int) -> None:
         """One ``created`` event per new record, in record order, each with what it told
@@ -428,19 +456,25 @@ class DatasetGenerator:
             return
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                with cursor.connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                with cursor.connection.cursor().copy(
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+                ) as copy:
                     for row in rows:
                         copy.write_row(row)
             else:
                 placeholders = ", ".join(["%s"] * len(columns))
-                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows
+                )
 
     def expired_events(self, first_record: int) -> None:
         """The new records whose period has already ended lapsed on their own day, as on a site
         that has been running: their ``expired`` events are written, as the daily job would."""
         started = time.monotonic()
         next_day = (
-            "r.disclosure_end + 1" if connection.vendor == "postgresql" else "date(r.disclosure_end, '+1 day')"
+            "r.disclosure_end + 1"
+            if connection.vendor == "postgresql"
+            else "date(r.disclosure_end, '+1 day')"
         )
         with connection.cursor() as cursor:
             cursor.execute(
@@ -454,14 +488,72 @@ class DatasetGenerator:
                  RecordStatus.DISCLOSED, self.as_of],
             )  # fmt: skip
             written = cursor.rowcount
-            cursor.execute(
-                "UPDATE disclosure_creditrecord SET expiry_recorded_on = %s"
-                " WHERE id >= %s AND status = %s AND disclosure_end < %s",
-                [self.as_of, first_record, RecordStatus.DISCLOSED, self.as_of],
-            )
+        # The records' ``expiry_recorded_on`` was set as they were generated (``_record_rows``).
         # The day's expiries are written, as the daily job records it: the feed shows the day.
         ExpiryDay.objects.get_or_create(day=self.as_of, defaults={"written_at": self.now, "expiry_events": written})
         self.progress(f"  expiry events: {written:,} in {time.monotonic() - started:.0f}s")
+
+    @contextmanager
+    def deferred_indexes(self, tables: tuple[str, ...]) -> Iterator[None]:
+        """Into empty PostgreSQL tables, load first and index after, in the same transaction:
+        drop the tables' foreign keys, unique and primary keys (but those a foreign key relies
+        on) and other indexes, and create them again once the rows are in. Building an index
+        sorts its rows once; maintaining it row by row costs a random page per row once it
+        outgrows memory (the search postings' key, 21 million rows a million entities), and
+        each foreign key would queue a check per row until the commit. Re-adding a unique
+        key or a foreign key checks every row, as the row-by-row path would have."""
+        if connection.vendor != "postgresql" or any(self._has_rows(table) for table in tables):
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT con.conrelid::regclass::text, con.conname, con.contype, pg_get_constraintdef(con.oid)"
+                " FROM pg_constraint con WHERE con.conrelid = ANY(%s::regclass[]) AND con.contype IN ('f', 'p', 'u')"
+                " AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = con.conindid"
+                "                 AND con.contype <> 'f')"
+                " ORDER BY con.contype = 'f' DESC, con.conname",
+                [list(tables)],
+            )
+            constraints = cursor.fetchall()
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+                " WHERE i.indrelid = ANY(%s::regclass[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+                "   WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x'))"
+                " ORDER BY 1",
+                [list(tables)],
+            )
+            indexes = cursor.fetchall()
+            self._run_queued_checks(cursor)
+            for table, name, _kind, _definition in constraints:  # foreign keys first
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            for name, _definition in indexes:
+                cursor.execute(f"DROP INDEX {name}")
+        yield
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            self._run_queued_checks(cursor)
+            for _name, definition in indexes:
+                cursor.execute(definition)
+            for table, name, _kind, definition in reversed(constraints):  # keys before foreign keys
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        self.progress(
+            f"  indexes and constraints: {len(indexes)} indexes, {len(constraints)} constraints"
+            f" in {time.monotonic() - started:.0f}s"
+        )
+
+    @staticmethod
+    def _run_queued_checks(cursor) -> None:
+        """ALTER TABLE refuses a table with foreign-key checks still queued in the transaction
+        (rows written earlier in it, e.g. the demo catalog in a test): run them now."""
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    @staticmethod
+    def _has_rows(table: str) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+            return cursor.fetchone()[0]
 
     def reset_sequences(self) -> None:
         if connection.vendor != "postgresql":

@@ -1,7 +1,9 @@
 import datetime as dt
 import io
 
+import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
 
 from disclosure import uscc
 from disclosure.models import CreditRecord, Entity, EntityKind, EventKind, RecordEvent
@@ -64,3 +66,40 @@ def test_generated_entities_are_searchable_with_exact_counts(db, frozen_today):
             if query in e.search_name or any(query in f.search_name for f in e.former_names.all())
         )
         assert search.search(query).total == brute
+
+
+def _schema_of(tables):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+            " WHERE indrelid = ANY(%s::regclass[]) ORDER BY 1",
+            [list(tables)],
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), condeferrable, condeferred"
+            " FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
+            [list(tables)],
+        )
+        return indexes, cursor.fetchall()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the indexes are built after the load on PostgreSQL"
+)
+def test_indexes_and_constraints_built_after_the_load_are_the_migrations_own(db, frozen_today):
+    from disclosure.demo.dataset import BULK_TABLES
+
+    before = _schema_of(BULK_TABLES)
+    out = io.StringIO()
+    call_command("generate_dataset", "--entities", "200", "--records", "600", stdout=out)
+    assert "indexes and constraints: " in out.getvalue()  # the empty tables took the bulk path
+    assert _schema_of(BULK_TABLES) == before
+    # The foreign keys were checked when they were added again, and still check new rows.
+    from disclosure.models import CreditRecord
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CreditRecord.objects.filter(pk=CreditRecord.objects.order_by("id").first().pk).update(entity_id=10**9)
+        connection.check_constraints()
