@@ -349,4 +349,6 @@ def test_a_replica_behind_the_last_write_never_refills_the_cache(client, record,
     wait_for_replica(REPLICA)
     caches["pages"].delete(pagecache.page_key("entity", CODE))
     page, on_replica = queries_on(REPLICA, lambda: client.get(url))
-    assert (on_replica, "北京新名称科技有限公司" in page.content.decode()) == (3, True)  # caught up: the replica again
+    # Caught up: the replica again (whether it has replayed the rename: it has; the entity,
+    # its records, and now its former name).
+    assert (on_replica, "北京新名称科技有限公司" in page.content.decode()) == (4, True)
