@@ -141,12 +141,11 @@ def entities_changed(entity_ids, *, codes=()) -> None:
 def _renew_entities(ids: list[int], codes: list[str]) -> None:
     from .models import Entity
 
-    for start in range(0, max(len(ids), 1), 1000):
+    codes = set(codes)
+    for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        found = list(Entity.objects.filter(pk__in=chunk, code__isnull=False).values_list("code", flat=True))
-        keys = [entity_token_key(pk) for pk in chunk] + [code_token_key(code) for code in found + codes]
-        codes = []
-        _renew(keys + [LISTS])
+        codes.update(Entity.objects.filter(pk__in=chunk, code__isnull=False).values_list("code", flat=True))
+    _renew([*map(entity_token_key, ids), *map(code_token_key, sorted(codes)), LISTS])
 
 
 def site_changed() -> None:
@@ -202,7 +201,6 @@ def _renew(keys: list[str]) -> None:
 class Entry:
     """A kept answer: the body (or, for the API, the data to render) and its validators."""
 
-    tokens: dict[str, str]
     etag: str
     modified: int | None
     status: int = 200
@@ -210,7 +208,7 @@ class Entry:
     content_type: str = "text/html; charset=utf-8"
     data: object = None
     location: str = ""  # a kept redirect's target
-    subject: int | None = None  # the entity the answer is about, when a reader needs it
+    tokens: dict[str, str] = field(default_factory=dict)  # set by ``Filling.keep``
 
     def conditional(self, request) -> HttpResponse | None:
         """304 when the client's copy is current."""
@@ -222,10 +220,7 @@ class Entry:
     def page(self, request) -> HttpResponse:
         if self.location:
             response = HttpResponseRedirect(self.location)
-            response[HIT_HEADER] = "hit"
-            return response
-        response = self.conditional(request)
-        if response is None:
+        elif (response := self.conditional(request)) is None:
             response = HttpResponse(self.body, status=self.status, content_type=self.content_type)
             validate(response, self.etag, self.modified)
         response[HIT_HEADER] = "hit"

@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import http_date
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -35,16 +34,14 @@ PAGE_RATE = settings.PAGE_RATE_LIMIT
 
 
 def _conditional(request, render_page, *, etag: str, last_modified):
-    """Answer 304 when the client's copy is current; otherwise render, with validators.
-    ``no-cache``: caches must ask again every time, so a withdrawal shows at once."""
+    """Answer 304 when the client's copy is current; otherwise render, with validators
+    (``pagecache.validate``: ``no-cache``, so a withdrawal shows at once)."""
     etag = f'"{etag}"'
     timestamp = int(last_modified.timestamp())
     response = get_conditional_response(request, etag=etag, last_modified=timestamp)
     if response is None:
         response = render_page()
-    response["ETag"] = etag
-    response["Last-Modified"] = http_date(timestamp)
-    patch_cache_control(response, no_cache=True)
+    pagecache.validate(response, etag, timestamp)
     return response
 
 
@@ -131,7 +128,7 @@ def search_view(request):
             entity = selectors.entity_by_code(code)
             if entity:
                 response = redirect("disclosure:entity", code=entity.code)
-                fill.keep(pagecache.Entry(tokens={}, etag="", modified=None, status=302, location=response["Location"]))
+                fill.keep(pagecache.Entry(etag="", modified=None, status=302, location=response["Location"]))
                 return response
             context["message"] = _(
                 "No entity with the code %(code)s is published here. Check the code against the "
@@ -198,7 +195,7 @@ def _profile_response(request, entity: Entity, fill: pagecache.Filling):
     def render_page():
         if pagecache.enabled():
             html = _render_profile(request, entity)
-            fill.keep(pagecache.Entry(tokens={}, etag=f'"{etag}"', modified=int(modified.timestamp()), body=html.encode()))
+            fill.keep(pagecache.Entry(etag=f'"{etag}"', modified=int(modified.timestamp()), body=html.encode()))
             return HttpResponse(html)
         if request.GET:
             # The page's language links carry the query string: another visitor's page must not.
@@ -259,7 +256,7 @@ def record_gone(request):
 def read_public_record(fill: pagecache.Filling, pk: int) -> CreditRecord:
     """``selectors.public_record``, read after the token of the record's entity is taken (a
     record's page and API answer are dropped with its entity's token)."""
-    entity_id = selectors.record_entity_id(pk) if pagecache.enabled() else None
+    entity_id = None if fill.spoiled else selectors.record_entity_id(pk)
     if entity_id is not None:
         fill.depend(pagecache.entity_token_key(entity_id))
     record = selectors.public_record(pk)
@@ -285,7 +282,7 @@ def record_detail(request, pk):
 
     def render_page():
         response = render(request, "disclosure/record.html", {"record": record, "entity": record.entity})
-        fill.keep(pagecache.Entry(tokens={}, etag=f'"{etag}"', modified=int(modified.timestamp()), body=response.content))
+        fill.keep(pagecache.Entry(etag=f'"{etag}"', modified=int(modified.timestamp()), body=response.content))
         return response
 
     return _conditional(request, render_page, etag=etag, last_modified=modified)
@@ -317,7 +314,7 @@ def _list_page(request, *, slug, title, categories, kind):
         response = _render_list_page(request, slug=slug, title=title, categories=categories, kind=kind)
         if response.status_code == 200:
             etag = pagecache.body_etag(response.content)
-            fill.keep(pagecache.Entry(tokens={}, etag=etag, modified=None, body=response.content))
+            fill.keep(pagecache.Entry(etag=etag, modified=None, body=response.content))
             pagecache.validate(response, etag, None)
         return response
     return _render_list_page(request, slug=slug, title=title, categories=categories, kind=kind)

@@ -110,7 +110,7 @@ def _kept_or(request, key: str, make, *tokens: str) -> Response:
     if kept is None:
         data = make(fill)
         etag = pagecache.body_etag(json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder).encode())
-        kept = pagecache.Entry(tokens={}, etag=etag, modified=None, data=data)
+        kept = pagecache.Entry(etag=etag, modified=None, data=data)
         fill.keep(kept)
     response = kept.conditional(request)
     if response is None:
