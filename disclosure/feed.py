@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from ops import replicas
 
+from . import rules
 from .models import TOMBSTONES, CreditRecord, ExpiryDay, FeedType, PublishedDocument, RecordEvent
 
 MAX_LIMIT = 5000
@@ -65,11 +66,6 @@ class Head:
         return self.latest > self.cursor
 
 
-def day_start(day: dt.date) -> dt.datetime:
-    """Midnight at the start of ``day`` in the site's time zone."""
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 def expiries_written_through() -> dt.date | None:
     """The last day whose expiry events the daily job has all written (None: never)."""
     return ExpiryDay.objects.aggregate(last=Max("day"))["last"]
@@ -88,7 +84,7 @@ def head(today: dt.date | None = None) -> Head:
     if through is None:
         return Head(0, latest, None)
     cursor = (
-        events.filter(id__lte=latest, occurred_at__lt=day_start(through + dt.timedelta(days=1)))
+        events.filter(id__lte=latest, occurred_at__lt=rules.day_start(through + dt.timedelta(days=1)))
         .aggregate(last=Max("id"))["last"]
         or 0
     )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -109,3 +110,9 @@ def dishonesty_periods(
 def validity_periods(*, valid_from: dt.date, valid_until: dt.date) -> Periods:
     """Licences, red lists and commitments are shown for exactly their validity period."""
     return Periods(valid_from, valid_until, None)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in the site's time zone: where a day of disclosure
+    begins (records lapse then; pages and the feed turn the day then)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

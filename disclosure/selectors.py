@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from . import feed, identity
+from . import feed, identity, rules
 from .compiled import CompiledQuery
 from .models import (
     Agency,
@@ -129,16 +129,12 @@ def entity_profile(entity: Entity, *, on: dt.date | None = None) -> EntityProfil
     )
 
 
-def _start_of(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 def entity_version(entity: Entity, *, on: dt.date | None = None) -> tuple[str, dt.datetime]:
     """An ETag and Last-Modified for an entity's public page. They change whenever the entity
     or any of its records changes (``records_version``: a withdrawn record included), and at
     midnight, when records may lapse: Last-Modified is never before the start of today."""
     on = on or timezone.localdate()
-    modified = max(filter(None, [entity.updated_at, entity.records_changed_at, _start_of(on)]))
+    modified = max(filter(None, [entity.updated_at, entity.records_changed_at, rules.day_start(on)]))
     names = "|".join(entity.indexed_names)
     token = f"{entity.pk}:{entity.updated_at.isoformat()}:{entity.records_version}:{on}:{names}"
     return hashlib.sha256(token.encode()).hexdigest()[:32], modified
@@ -154,7 +150,7 @@ def record_version(record: CreditRecord, *, on: dt.date | None = None) -> tuple[
         f"{record.pk}:{record.updated_at.isoformat()}:{record.status}:{on.isoformat()}:"
         f"{entity.updated_at.isoformat()}:{entity.records_version}"
     )
-    modified = max(filter(None, [record.updated_at, entity.updated_at, entity.records_changed_at, _start_of(on)]))
+    modified = max(filter(None, [record.updated_at, entity.updated_at, entity.records_changed_at, rules.day_start(on)]))
     return hashlib.sha256(token.encode()).hexdigest()[:32], modified
 
 
