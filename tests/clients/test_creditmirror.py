@@ -11,10 +11,9 @@ from clients.creditmirror import Client, Mirror
 from disclosure import agencies, publication, services
 from disclosure.models import Agency, CreditRecord, RecordEvent
 from disclosure.rules import Category
-from repair import services as repair_services
 from tests.conftest import SHANGHAI, run_daily_expiries
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory, UserFactory
-from tests.repair.conftest import jpeg, pdf
+from tests.repair.conftest import repair_and_approve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,25 +54,6 @@ def site(frozen_today, shipped_rule_sets):
         "key": raw,
         "agency": agency,
     }
-
-
-def repair_and_approve(record, reviewer):
-    submission = repair_services.repair_submit(
-        record=record,
-        entity_code=record.entity.code,
-        entity_name=record.entity.name,
-        contact_person="张三",
-        phone="13800138000",
-        email="zhang@example.com",
-        statement="已缴清罚款并完成整改，建立了合规审核制度。",
-        signatory="李四",
-        commitment_confirmed=True,
-        fulfilment_files=[pdf()],
-        representation_files=[jpeg()],
-    )
-    repair_services.repair_accept(application=submission.application, reviewer=reviewer)
-    repair_services.repair_approve(application=submission.application, reviewer=reviewer)
-    return submission.application
 
 
 def test_the_mirror_stays_identical_to_the_site(live_server, site, tmp_path, frozen_today):

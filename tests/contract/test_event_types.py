@@ -15,7 +15,7 @@ from repair import services as repair_services
 from tests.conftest import SHANGHAI
 from tests.contract.conftest import TODAY, Copy, digest_of
 from tests.factories import CreditRecordFactory, EntityFactory, UserFactory
-from tests.repair.conftest import jpeg, pdf
+from tests.repair.conftest import repair_and_approve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,22 +110,7 @@ def test_every_event_type_reaches_the_copy(api, catalog, entity, reviewer, froze
     assert_copy_is_site(api, copy, TODAY, "superseded")
 
     # withdrawn: through credit repair, with the application number
-    submission = repair_services.repair_submit(
-        record=CreditRecord.objects.get(pk=p3.pk),
-        entity_code=entity.code,
-        entity_name=entity.name,
-        contact_person="张三",
-        phone="13800138000",
-        email="zhang@example.com",
-        statement="已缴清罚款并完成整改，建立了合规审核制度。",
-        signatory="李四",
-        commitment_confirmed=True,
-        fulfilment_files=[pdf()],
-        representation_files=[jpeg()],
-    )
-    application = submission.application
-    repair_services.repair_accept(application=application, reviewer=reviewer)
-    repair_services.repair_approve(application=application, reviewer=reviewer)
+    application = repair_and_approve(CreditRecord.objects.get(pk=p3.pk), reviewer)
     events = step(api, copy, "withdrawn")
     assert types(events) == [(p3.id, "withdrawn")]
     assert events[0]["repair_application"] == application.number

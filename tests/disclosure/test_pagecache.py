@@ -21,10 +21,9 @@ from django.test.utils import CaptureQueriesContext
 
 from disclosure import pagecache, services
 from disclosure.models import CreditRecord
-from repair import services as repair_services
 from tests.conftest import SHANGHAI
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory, UserFactory
-from tests.repair.conftest import jpeg, pdf
+from tests.repair.conftest import repair_and_approve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,21 +174,7 @@ def test_a_withdrawal_through_repair_leaves_every_page_and_answer_at_once(client
     warm(client, record)
     reviewer = UserFactory(username="reviewer")
     record.department.staff.add(reviewer)
-    submission = repair_services.repair_submit(
-        record=CreditRecord.objects.get(pk=record.pk),
-        entity_code=record.entity.code,
-        entity_name=record.entity.name,
-        contact_person="张三",
-        phone="13800138000",
-        email="zhang@example.com",
-        statement="已缴清罚款并完成整改，建立了合规审核制度。",
-        signatory="李四",
-        commitment_confirmed=True,
-        fulfilment_files=[pdf()],
-        representation_files=[jpeg()],
-    )
-    repair_services.repair_accept(application=submission.application, reviewer=reviewer)
-    repair_services.repair_approve(application=submission.application, reviewer=reviewer)
+    repair_and_approve(CreditRecord.objects.get(pk=record.pk), reviewer)
     code = record.entity.code
     assert client.get(f"/records/{record.pk}/").status_code == 410
     assert client.get(f"/en/records/{record.pk}/").status_code == 410

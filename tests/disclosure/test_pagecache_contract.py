@@ -328,21 +328,12 @@ def _recompute(w):
 
 
 def _repair_approve(w):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     from repair import services as repair
+    from tests.repair.conftest import submit_for_repair
 
-    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
     with without_pages():
-        application = repair.repair_submit(
-            record=w["record"], entity_code=CODE, entity_name=w["entity"].name, contact_person="张三",
-            phone="13800138000", email="zhang@example.com", statement="已缴清全部罚款并完成整改，建立了审核制度。",
-            signatory="李四", commitment_confirmed=True,
-            fulfilment_files=[SimpleUploadedFile("r.pdf", pdf, content_type="application/pdf")],
-            representation_files=[SimpleUploadedFile("a.jpg", jpeg, content_type="image/jpeg")],
-        )  # fmt: skip
-        application = repair.repair_accept(application=application.application, reviewer=w["clerk"])
+        application = submit_for_repair(w["record"]).application
+        application = repair.repair_accept(application=application, reviewer=w["clerk"])
     caches["pages"].clear()
     warm(w["urls"])
     repair.repair_approve(application=application, reviewer=w["clerk"])
@@ -538,14 +529,19 @@ def test_an_admin_rule_set_recompute_shows_at_once(world):
 # --- midnight ----------------------------------------------------------------------------
 
 
-def test_a_record_on_its_last_second_and_the_first_second_after(world):
+def licence_valid_until_28_november(entity):
+    """A licence of ``entity`` whose last day shown is 2026-11-28 (its validity's end)."""
     from disclosure.rules import Category
 
     item = CatalogItemFactory(code="lic", category=Category.ADMINISTRATIVE_LICENCE, severity="", name="行政许可信息",
                               name_en="Licence")  # fmt: skip
-    licence = CreditRecordFactory(entity=world["entity"], catalog_item=item, decision_date=dt.date(2026, 1, 1),
-                                  valid_from=dt.date(2026, 1, 1), valid_until=dt.date(2026, 11, 28),
-                                  outcome="准予许可")  # fmt: skip
+    return CreditRecordFactory(entity=entity, catalog_item=item, decision_date=dt.date(2026, 1, 1),
+                               valid_from=dt.date(2026, 1, 1), valid_until=dt.date(2026, 11, 28),
+                               outcome="准予许可")  # fmt: skip
+
+
+def test_a_record_on_its_last_second_and_the_first_second_after(world):
+    licence = licence_valid_until_28_november(world["entity"])
     urls = world["urls"] + [f"/records/{licence.pk}/", f"/api/v1/records/{licence.pk}/", "/browse/licences/"]
     with time_machine.travel(dt.datetime(2026, 11, 28, 23, 59, 59, tzinfo=SHANGHAI), tick=False):
         warm(urls)
@@ -558,13 +554,7 @@ def test_a_record_on_its_last_second_and_the_first_second_after(world):
 
 def test_a_kept_page_of_yesterday_is_not_served_today_even_in_utc_morning(world):
     """The day is the site's (Asia/Shanghai), not UTC's: 23:30 UTC is already tomorrow."""
-    from disclosure.rules import Category
-
-    item = CatalogItemFactory(code="lic", category=Category.ADMINISTRATIVE_LICENCE, severity="", name="行政许可信息",
-                              name_en="Licence")  # fmt: skip
-    licence = CreditRecordFactory(entity=world["entity"], catalog_item=item, decision_date=dt.date(2026, 1, 1),
-                                  valid_from=dt.date(2026, 1, 1), valid_until=dt.date(2026, 11, 28),
-                                  outcome="准予许可")  # fmt: skip
+    licence = licence_valid_until_28_november(world["entity"])
     urls = [f"/entities/{CODE}/", f"/records/{licence.pk}/", f"/api/v1/entities/{CODE}/records/"]
     with time_machine.travel(dt.datetime(2026, 11, 28, 15, 59, 0, tzinfo=dt.UTC), tick=False):
         warm(urls)

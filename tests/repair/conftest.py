@@ -26,6 +26,36 @@ def jpeg(name="authorization.jpg"):
     return SimpleUploadedFile(name, JPEG, content_type="image/jpeg")
 
 
+def submit_for_repair(record):
+    """A complete repair application for ``record``, submitted through the service."""
+    from repair import services
+
+    return services.repair_submit(
+        record=record,
+        entity_code=record.entity.code,
+        entity_name=record.entity.name,
+        contact_person="张三",
+        phone="13800138000",
+        email="zhang@example.com",
+        statement="已缴清罚款并完成整改，建立了合规审核制度。",
+        signatory="李四",
+        commitment_confirmed=True,
+        fulfilment_files=[pdf()],
+        representation_files=[jpeg()],
+    )
+
+
+def repair_and_approve(record, reviewer):
+    """``record`` repaired through the services: applied for, accepted and approved, so it is
+    withdrawn. Returns the application."""
+    from repair import services
+
+    application = submit_for_repair(record).application
+    services.repair_accept(application=application, reviewer=reviewer)
+    services.repair_approve(application=application, reviewer=reviewer)
+    return application
+
+
 @pytest.fixture
 def entity(db):
     return EntityFactory(name="北京华为数字技术有限公司", code="91110000600037341L")
