@@ -261,6 +261,13 @@ if PAGE_CACHE_URL and env_bool("PAGE_CACHE", True):
         "KEY_PREFIX": "pages",
     }
 PAGE_CACHE_RELEASE = env_str("PAGE_CACHE_RELEASE", "")
+# How long a reader trusts the page cache's tokens before one reader (site-wide) looks for
+# renewals a write could not make while the cache was unreachable (disclosure.pagecache):
+# the longest another process can serve a page such a write changed after the cache answers
+# again; one query of the database each this many seconds, for the whole site.
+PAGE_CACHE_LEASE_SECONDS = env_int("PAGE_CACHE_LEASE_SECONDS", 1)
+if not 1 <= PAGE_CACHE_LEASE_SECONDS <= 3600:
+    raise ImproperlyConfigured(f"PAGE_CACHE_LEASE_SECONDS={PAGE_CACHE_LEASE_SECONDS} is out of range: 1 to 3600 seconds.")
 
 # The console backend writes every mail, with the applicant's query code, into the server's
 # log: for development only.
