@@ -84,6 +84,7 @@ DOCUMENTED = {
     "PAGE_CACHE_URL": None,  # the machine's Redis
     "PAGE_CACHE": "1",
     "PAGE_CACHE_RELEASE": "2026.11-documented",
+    "PAGE_CACHE_LEASE_SECONDS": "2",
     "SINGLE_PROCESS": "0",
     "DATABASE_REPLICA_URLS": None,  # none: the test's own SQLite file has no replica
     "REPLICA_MAX_LAG_SECONDS": "10",
