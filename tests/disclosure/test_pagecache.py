@@ -273,7 +273,7 @@ def test_a_new_release_does_not_serve_the_previous_ones_pages(client, record, se
 def test_a_cache_that_is_down_is_a_miss_not_an_error(client, record, settings, caplog):
     settings.CACHES = {
         **settings.CACHES,
-        "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"},
+        "pages": {"BACKEND": "creditchina.cache.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"},
     }
     response = client.get(f"/entities/{CODE}/")
     assert response.status_code == 200
@@ -290,7 +290,7 @@ def test_a_cache_that_is_down_is_a_miss_not_an_error(client, record, settings, c
 
 # A write while the cache is unreachable ----------------------------------------------------
 
-UNREACHABLE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+UNREACHABLE = {"BACKEND": "creditchina.cache.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
 
 
 @contextlib.contextmanager

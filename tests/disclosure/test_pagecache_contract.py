@@ -761,7 +761,7 @@ def test_staff_pages_are_never_kept(world):
 
 # --- a Redis that goes away and comes back -----------------------------------------------
 
-REDIS_REAL = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/10",
+REDIS_REAL = {"BACKEND": "creditchina.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/10",
               "KEY_PREFIX": "pages"}  # fmt: skip
 REDIS_GONE = {**REDIS_REAL, "LOCATION": "redis://127.0.0.1:1/10"}
 

@@ -159,7 +159,8 @@ call_command("migrate", verbosity=0)
 settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 client = Client(HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_FOR="203.0.113.5", REMOTE_ADDR="10.0.0.1")
 statuses = [client.get(url).status_code for url in ("/", "/en/search/?q=abc", "/api/v1/entities/?q=abc", "/healthz", "/readyz")]
-print(json.dumps({"statuses": statuses, "backend": type(caches["default"]).__name__, "pages": type(caches["pages"]).__name__}))
+name = lambda cache: f"{type(cache).__module__}.{type(cache).__name__}"
+print(json.dumps({"statuses": statuses, "backend": name(caches["default"]), "pages": name(caches["pages"])}))
 """
 
 
@@ -179,7 +180,8 @@ def test_the_site_starts_and_serves_with_every_documented_setting(tmp_path, sign
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == (
-        '{"statuses": [200, 200, 200, 200, 200], "backend": "RedisCache", "pages": "RedisCache"}'
+        '{"statuses": [200, 200, 200, 200, 200], "backend": "creditchina.cache.RedisCache", '
+        '"pages": "creditchina.cache.RedisCache"}'
     )
 
 
