@@ -236,11 +236,12 @@ CACHES = {
 # The rate limits and the guard on query-code guesses count in the default cache. In memory,
 # each gunicorn worker would keep counts of its own and a client would get (workers × limit):
 # with DEBUG off the site needs a cache its processes share, unless the deployment says it is
-# one process (SINGLE_PROCESS=1: the test suite, a single-worker trial).
+# one process (SINGLE_PROCESS=1: the test suite, a single-worker trial). Both Redis caches
+# use Django's backend with one client per connection pool (creditchina/cache.py).
 REDIS_URL = env_str("REDIS_URL")
 SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
 if REDIS_URL:
-    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    CACHES["default"] = {"BACKEND": "creditchina.cache.RedisCache", "LOCATION": REDIS_URL}
 elif not DEBUG and not SINGLE_PROCESS:
     raise ImproperlyConfigured(
         "REDIS_URL must be set when DEBUG is off: the rate limits count in the cache, and without a "
@@ -256,11 +257,18 @@ elif not DEBUG and not SINGLE_PROCESS:
 PAGE_CACHE_URL = env_str("PAGE_CACHE_URL", REDIS_URL)
 if PAGE_CACHE_URL and env_bool("PAGE_CACHE", True):
     CACHES["pages"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "creditchina.cache.RedisCache",
         "LOCATION": PAGE_CACHE_URL,
         "KEY_PREFIX": "pages",
     }
 PAGE_CACHE_RELEASE = env_str("PAGE_CACHE_RELEASE", "")
+# How long a reader trusts the page cache's tokens before one reader (site-wide) looks for
+# renewals a write could not make while the cache was unreachable (disclosure.pagecache):
+# the longest another process can serve a page such a write changed after the cache answers
+# again; one query of the database each this many seconds, for the whole site.
+PAGE_CACHE_LEASE_SECONDS = env_int("PAGE_CACHE_LEASE_SECONDS", 1)
+if not 1 <= PAGE_CACHE_LEASE_SECONDS <= 3600:
+    raise ImproperlyConfigured(f"PAGE_CACHE_LEASE_SECONDS={PAGE_CACHE_LEASE_SECONDS} is out of range: 1 to 3600 seconds.")
 
 # The console backend writes every mail, with the applicant's query code, into the server's
 # log: for development only.

@@ -790,3 +790,22 @@ class AgencyCall(models.Model):
 
     def __str__(self):
         return f"{self.agency_id} {self.method} {self.endpoint} {self.status}"
+
+
+class PageCacheDebt(models.Model):
+    """Tokens of the shared page cache that a write could not renew because the cache did
+    not answer (``disclosure.pagecache``): the pages kept under them may show the state
+    before that write. Written after the write commits; the first reader to find the cache's
+    lease gone renews these tokens and deletes the rows it paid."""
+
+    # The token keys (``gen:…``); ["gen:site"] when there were too many to list, which
+    # retires every kept page.
+    keys = models.JSONField(_("tokens to renew"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("page cache renewal owed")
+        verbose_name_plural = _("page cache renewals owed")
+
+    def __str__(self):
+        return f"{len(self.keys)} tokens @ {self.recorded_at:%Y-%m-%d %H:%M:%S}"

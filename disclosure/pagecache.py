@@ -18,11 +18,38 @@ trip that finds the entry missing), so an answer built from rows a concurrent wr
 about to change is kept under tokens that write replaces: it is never served. A missing
 token (evicted, or a cache restarted empty) is made anew, which retires everything kept
 under the old one. A hit costs one round trip to the cache (two for a record, whose entity
-is only known from the entry) and no query.
+is only known from the entry) and no query (one query per lease for the whole site, below).
 
 Without a configured shared cache (``CACHES["pages"]``, from ``PAGE_CACHE_URL`` or
 ``REDIS_URL``) nothing here is used, and the pages work as without it. A cache that fails
 while the site runs is a miss, never an error page: the answer comes from the database.
+
+A write whose renewal fails (the cache unreachable from that process) records the tokens it
+owes in the database (``PageCacheDebt``, one short transaction after its own commit) and
+logs at ERROR; they are renewed, and only then the rows deleted, by the first reader that
+looks. Readers trust tokens under a *lease*, ``gen:lease``, read in the same round trip as
+the entry and kept ``PAGE_CACHE_LEASE_SECONDS``: the one reader that finds it gone marks it
+"checking" (the others meanwhile answer from the database), reads the debt (one query, on
+the primary), renews what is owed, and sets the lease again. So a page such a write changed
+is served by no process later than one lease after the debt row is committed; and not at
+all by the process that made the write, or any process that saw the cache fail, once it has
+seen the failure: it checks the debt on its next contact with the cache before serving
+anything from it (its other threads may serve for the moment between the failed renewal and
+the debt row). In particular:
+- a cache restarted empty has no lease (and no tokens): the debt is paid at once;
+- a cache that only the writer cannot reach: readers elsewhere keep serving until their
+  lease runs out, then pay the debt; the writer's own requests are misses meanwhile;
+- a debt row committed just after a reader looked is found when that reader's lease ends;
+- two readers paying at once (a "checking" mark that outlived a slow reader) renew the same
+  tokens twice and delete the rows each read: a few more misses, nothing stale;
+- a debt check or renewal that fails is a miss, and the lease is not set, so the next
+  reader tries again;
+- inside a transaction a reader without the lease serves nothing from the cache and does
+  not look (a query that failed there would break the transaction);
+- a write whose debt row cannot be written either (the database gone too) is logged at
+  ERROR, and its pages can stay stale until midnight.
+The bound counts from the debt row's commit, which follows the failed renewal: a cache that
+does not refuse connections but lets them hang delays both by the client's timeouts.
 """
 
 from __future__ import annotations
@@ -31,12 +58,13 @@ import hashlib
 import logging
 import secrets
 import sys
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, Error, transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -61,6 +89,17 @@ TOKEN_SECONDS = 3 * 86400
 LIST_PAGES_KEPT = 10
 # Marks an answer served from the cache, for operators and the benchmarks.
 HIT_HEADER = "X-Cache"
+# While this key is present, the tokens are trusted (``_trusted``): a reader found no
+# renewal owed, or made it, less than PAGE_CACHE_LEASE_SECONDS ago. CHECKING while a reader
+# is looking; that mark outlives a reader that dies looking by at most CHECKING_SECONDS.
+LEASE = "gen:lease"
+TRUSTED = "trusted"
+CHECKING = "checking"
+CHECKING_SECONDS = 10
+# A debt of more tokens than this is recorded, and paid, as the site token: every kept
+# answer depends on it, so renewing it retires them all.
+DEBT_KEYS_KEPT = 1000
+DEBTS_READ = 1000
 
 
 def enabled() -> bool:
@@ -121,7 +160,28 @@ def _safely(operation, default=None):
         return operation()
     except Exception:  # A cache that fails is a miss: the database answers.
         logger.warning("page cache unavailable: %s", sys.exc_info()[1])
+        _failed()
         return default
+
+
+# The cache failures this process has seen, and how many of them the last debt check it made
+# came after: while the first is ahead, it trusts no token before checking (``_trusted``).
+_lock = threading.Lock()
+_failures = 0
+_checked = 0
+
+
+def _failed() -> None:
+    global _failures
+    with _lock:
+        _failures += 1
+
+
+def forget_failures() -> None:
+    """This process has seen no failure of the cache (tests: another process)."""
+    global _failures, _checked
+    with _lock:
+        _failures = _checked = 0
 
 
 # Writes -----------------------------------------------------------------------------------
@@ -176,6 +236,16 @@ def connect() -> None:
 
 
 def _renew(keys: list[str]) -> None:
+    owed = _renew_tokens(keys)
+    if owed:
+        # The kept answers of these entities can no longer be known to be stale: say so as
+        # loudly as a failed write, and leave the renewal to the first reader that can.
+        logger.error("page cache: could not renew %d tokens after a write", len(owed))
+        _owe(owed)
+
+
+def _renew_tokens(keys: list[str]) -> list[str]:
+    """New tokens under ``keys``; returns those the cache did not take."""
     cache_ = _cache()
     # With read replicas, a token says where in the primary's WAL the write that made it had
     # committed: a reader that would fill its answer from a replica that has not replayed
@@ -185,13 +255,81 @@ def _renew(keys: list[str]) -> None:
     for start in range(0, len(keys), 1000):
         chunk = keys[start : start + 1000]
         tokens = {key: secrets.token_hex(8) + suffix for key in chunk}
-        try:
-            cache_.set_many(tokens, TOKEN_SECONDS)
-        except Exception:
-            # The kept answers of these entities can no longer be known to be stale: say so as
-            # loudly as a failed write. They go at midnight, or when the cache is flushed.
-            logger.error("page cache: could not renew %d tokens after a write", len(chunk), exc_info=True)
-            return
+        if not _safely(lambda tokens=tokens: cache_.set_many(tokens, TOKEN_SECONDS) or True):
+            return keys[start:]
+    return []
+
+
+def _owe(keys: list[str]) -> None:
+    """Record in the database that the tokens ``keys`` must be renewed (the write that should
+    have renewed them has committed)."""
+    from .models import PageCacheDebt
+
+    try:
+        with transaction.atomic(using=DEFAULT_DB_ALIAS):
+            PageCacheDebt.objects.using(DEFAULT_DB_ALIAS).create(keys=keys if len(keys) <= DEBT_KEYS_KEPT else [SITE])
+    except Error:
+        logger.error(
+            "page cache: could not record the %d tokens to renew either: the pages kept under them can "
+            "be served until midnight", len(keys), exc_info=True,
+        )  # fmt: skip
+    # After the row: a check that this process starts from now on finds it.
+    _failed()
+
+
+def _trusted(lease) -> bool:
+    """Whether the tokens read with ``lease`` (the value of ``LEASE`` in the same round trip)
+    are current. Yes while the lease is held and this process has seen no cache failure
+    since it last checked; otherwise this reader checks the debt and pays it (one query when
+    nothing is owed), unless another one is checking: then no, and the answer comes from the
+    database. No too when a renewal was just made: the tokens read are the old ones."""
+    global _checked
+    seen = _failures
+    if lease == TRUSTED and seen == _checked:
+        return True
+    if _uncommitted():  # a failed query would break the caller's transaction
+        return False
+    if lease != TRUSTED and not _safely(lambda: _cache().add(LEASE, CHECKING, CHECKING_SECONDS)):
+        return False
+    paid = _pay_debts()
+    if paid is None:
+        if lease != TRUSTED:
+            _safely(lambda: _cache().delete(LEASE))
+        return False
+    _safely(lambda: _cache().set(LEASE, TRUSTED, settings.PAGE_CACHE_LEASE_SECONDS))
+    with _lock:
+        _checked = max(_checked, seen)
+    return not paid
+
+
+def _pay_debts() -> bool | None:
+    """Renew the tokens owed (``_owe``) and delete the rows paid. True if there were some,
+    False if none, None if the database or the cache failed (nothing deleted)."""
+    from .models import PageCacheDebt
+
+    debts = PageCacheDebt.objects.using(DEFAULT_DB_ALIAS)
+    try:
+        owed = list(debts.order_by("pk").values_list("pk", "keys")[:DEBTS_READ])
+    except Error:
+        logger.warning("page cache: could not read the tokens owed: %s", sys.exc_info()[1])
+        return None
+    if not owed:
+        return False
+    keys = sorted({key for _pk, keys in owed for key in keys})
+    if len(keys) > DEBT_KEYS_KEPT or len(owed) == DEBTS_READ:
+        keys = [SITE]
+    try:
+        if _renew_tokens(keys):
+            return None
+    except Error:  # the primary's WAL position, with replicas
+        logger.warning("page cache: could not renew the tokens owed: %s", sys.exc_info()[1])
+        return None
+    try:
+        debts.filter(pk__in=[pk for pk, _keys in owed]).delete()
+    except Error:  # renewed: paying again later retires a few more pages, nothing worse
+        logger.warning("page cache: could not delete the tokens owed once renewed: %s", sys.exc_info()[1])
+    logger.warning("page cache: renewed %d tokens a write could not renew", len(keys))
+    return True
 
 
 # Reads ------------------------------------------------------------------------------------
@@ -248,8 +386,8 @@ def lookup(key: str, *tokens: str, request=None) -> tuple[Entry | None, Filling]
         fill.spoiled = True
         return None, fill
     names = [SITE, *tokens]
-    found = _safely(lambda: _cache().get_many([key, *names]))
-    if found is None:
+    found = _safely(lambda: _cache().get_many([key, LEASE, *names]))
+    if found is None or not _trusted(found.pop(LEASE, None)):
         fill.spoiled = True
         return None, fill
     entry = found.pop(key, None)

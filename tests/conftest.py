@@ -142,6 +142,16 @@ def _reads_from_the_primary(request, settings):
     replicas.forget_states()
 
 
+@pytest.fixture(autouse=True)
+def _no_page_cache_failures_seen():
+    """A test that made the page cache fail leaves the next one no debt check to make."""
+    from disclosure import pagecache
+
+    pagecache.forget_failures()
+    yield
+    pagecache.forget_failures()
+
+
 def run_daily_expiries(on=None):
     """The daily job, as the deployment runs it just after midnight (deploy/): the day's
     expiry events, and the record that the day's are written, which the agency feed waits

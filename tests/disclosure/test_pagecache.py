@@ -16,11 +16,11 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from disclosure import pagecache, services
-from disclosure.models import CreditRecord
+from disclosure.models import CreditRecord, PageCacheDebt
 from tests.conftest import SHANGHAI
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory, UserFactory
 from tests.repair.conftest import repair_and_approve
@@ -111,6 +111,7 @@ def test_a_code_searched_before_its_entity_existed_leads_to_it_once_it_does(clie
 
 def test_a_miss_reads_what_a_page_without_the_cache_reads(client, record, django_assert_num_queries):
     url = f"/entities/{CODE}/"
+    client.get("/browse/penalties/")  # the first request to an emptied cache looks for renewals owed (below)
     with django_assert_num_queries(2):  # the entity, its records
         client.get(url)
     with django_assert_num_queries(0):
@@ -272,7 +273,7 @@ def test_a_new_release_does_not_serve_the_previous_ones_pages(client, record, se
 def test_a_cache_that_is_down_is_a_miss_not_an_error(client, record, settings, caplog):
     settings.CACHES = {
         **settings.CACHES,
-        "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"},
+        "pages": {"BACKEND": "creditchina.cache.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"},
     }
     response = client.get(f"/entities/{CODE}/")
     assert response.status_code == 200
@@ -285,6 +286,194 @@ def test_a_cache_that_is_down_is_a_miss_not_an_error(client, record, settings, c
     ]
     assert CreditRecord.objects.get(pk=record.pk).facts == "逾期未报送。"
     assert client.get(f"/api/v1/records/{record.pk}/").json()["facts"] == "逾期未报送。"
+
+
+# A write while the cache is unreachable ----------------------------------------------------
+
+UNREACHABLE = {"BACKEND": "creditchina.cache.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+
+
+@contextlib.contextmanager
+def unreachable(settings):
+    """The page cache refuses connections, then answers again with what it held."""
+    reachable = settings.CACHES["pages"]
+    settings.CACHES = {**settings.CACHES, "pages": UNREACHABLE}
+    try:
+        yield
+    finally:
+        settings.CACHES = {**settings.CACHES, "pages": reachable}
+
+
+def correct(record, facts="逾期未报送。"):
+    services.record_correct(
+        record=CreditRecord.objects.get(pk=record.pk), actor=None, reason="更正事实", changes={"facts": facts}
+    )
+
+
+def owed() -> list[list[str]]:
+    return list(PageCacheDebt.objects.order_by("pk").values_list("keys", flat=True))
+
+
+def test_a_write_the_cache_missed_is_owed_and_paid_before_this_process_serves_a_hit(client, record, settings):
+    warm(client, record)
+    with unreachable(settings):
+        correct(record)
+    assert owed() == [[f"gen:e:{record.entity_id}", f"gen:c:{CODE}", "gen:lists"]]
+    bodies = assert_current(client, record)  # the lease is held: only this process's memory of the failure
+    assert "逾期未报送。" in bodies[f"/records/{record.pk}/"]
+    assert owed() == []
+
+
+def test_another_process_serves_what_the_write_changed_no_longer_than_its_lease(
+    client, record, settings, django_assert_num_queries
+):
+    url = f"/records/{record.pk}/"
+    warm(client, record)
+    with unreachable(settings):
+        correct(record)
+    pagecache.forget_failures()  # another process: it never saw the cache fail
+    with django_assert_num_queries(0):  # within its lease it trusts the tokens it reads
+        assert "未按规定公示年度报告。" in client.get(url).content.decode()
+    caches["pages"].delete(pagecache.LEASE)  # the lease runs out
+    response = client.get(url)
+    assert ("逾期未报送。" in response.content.decode(), response.get("X-Cache"), owed()) == (True, None, [])
+    client.get(url)
+    with django_assert_num_queries(0):
+        assert client.get(url)["X-Cache"] == "hit"
+    assert_current(client, record)
+
+
+def test_a_process_that_saw_the_cache_fail_looks_for_renewals_owed_before_its_next_hit(client, record, settings):
+    url = f"/records/{record.pk}/"
+    warm(client, record)
+    with unreachable(settings):
+        correct(record)  # by another process, below
+        pagecache.forget_failures()
+        assert client.get(url).status_code == 200  # this one only sees the cache fail as it reads
+    response = client.get(url)  # the lease is still held
+    assert ("逾期未报送。" in response.content.decode(), owed()) == (True, [])
+
+
+def test_when_the_lease_runs_out_one_request_looks_for_renewals_owed_with_one_query(
+    client, record, django_assert_num_queries
+):
+    url = f"/entities/{CODE}/"
+    client.get(url)
+    client.get(f"/api/v1/entities/{CODE}/")
+    caches["pages"].delete(pagecache.LEASE)
+    with django_assert_num_queries(1) as looked:
+        assert client.get(url)["X-Cache"] == "hit"
+    assert looked.captured_queries[0]["sql"].startswith('SELECT "disclosure_pagecachedebt"."id"')
+    with django_assert_num_queries(0):  # the lease is held again, for every page
+        assert client.get(url)["X-Cache"] == "hit"
+        assert client.get(f"/api/v1/entities/{CODE}/")["X-Cache"] == "hit"
+
+
+def test_while_another_reader_looks_for_renewals_owed_pages_come_from_the_database(
+    client, record, django_assert_num_queries
+):
+    url = f"/entities/{CODE}/"
+    client.get(url)
+    caches["pages"].set(pagecache.LEASE, pagecache.CHECKING, 10)
+    with django_assert_num_queries(2):  # the entity, its records; not the debt: the other reader reads it
+        response = client.get(url)
+    assert (response.status_code, response.get("X-Cache")) == (200, None)
+
+
+def test_inside_a_transaction_a_page_is_not_served_without_the_lease_and_nothing_is_looked_for(
+    client, record, django_assert_num_queries
+):
+    """A query that failed there would break the caller's transaction."""
+    client.get(f"/entities/{CODE}/")
+    caches["pages"].delete(pagecache.LEASE)
+    with transaction.atomic(), django_assert_num_queries(0):
+        kept, fill = pagecache.lookup(pagecache.page_key("entity", CODE), pagecache.code_token_key(CODE))
+    assert (kept, fill.spoiled) == (None, True)
+
+
+def test_renewals_owed_are_deleted_only_once_made_and_only_those_read(client, record, settings, monkeypatch):
+    warm(client, record)
+    with unreachable(settings):
+        correct(record)
+    pages = caches["pages"]
+    renew = pages.set_many
+
+    def refused(data, timeout=None):
+        raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr(pages, "set_many", refused)
+    response = client.get(f"/records/{record.pk}/")
+    assert (response.status_code, response.get("X-Cache"), "逾期未报送。" in response.content.decode()) == (
+        200, None, True
+    )  # fmt: skip
+    assert owed() == [[f"gen:e:{record.entity_id}", f"gen:c:{CODE}", "gen:lists"]]
+
+    def renewed_while_another_write_owes(data, timeout=None):
+        PageCacheDebt.objects.create(keys=["gen:e:999"])
+        return renew(data, timeout)
+
+    monkeypatch.setattr(pages, "set_many", renewed_while_another_write_owes)
+    client.get(f"/records/{record.pk}/")
+    assert owed() == [["gen:e:999"]]  # paid on the next lease
+    monkeypatch.setattr(pages, "set_many", renew)
+    assert_current(client, record)
+
+
+def test_a_look_for_renewals_owed_that_fails_is_a_miss_not_an_error(
+    client, record, caplog, django_assert_num_queries
+):
+    url = f"/entities/{CODE}/"
+    client.get(url)
+    caches["pages"].delete(pagecache.LEASE)
+
+    def unreadable(execute, sql, params, many, context):
+        if "pagecachedebt" in sql:
+            raise OperationalError("could not read block 0 of relation disclosure_pagecachedebt")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(unreadable):
+        response = client.get(url)
+    assert (response.status_code, response.get("X-Cache")) == (200, None)
+    assert record.outcome in response.content.decode()
+    assert [r.getMessage() for r in caplog.records if r.name == "disclosure.pagecache"] == [
+        "page cache: could not read the tokens owed: could not read block 0 of relation disclosure_pagecachedebt"
+    ]
+    assert caches["pages"].get(pagecache.LEASE) is None  # the next request looks again
+    with django_assert_num_queries(1):
+        assert client.get(url)["X-Cache"] == "hit"
+
+
+def test_a_write_that_owes_more_tokens_than_are_listed_owes_the_site_token(client, record, settings, monkeypatch):
+    monkeypatch.setattr(pagecache, "DEBT_KEYS_KEPT", 2)
+    other = EntityFactory()
+    CreditRecordFactory(entity=other, catalog_item=record.catalog_item, outcome="警告")
+    client.get(f"/entities/{other.code}/")
+    warm(client, record)
+    with unreachable(settings):
+        correct(record)
+    assert owed() == [["gen:site"]]
+    pagecache.forget_failures()
+    caches["pages"].delete(pagecache.LEASE)
+    assert_current(client, record)
+    assert owed() == []
+    with CaptureQueriesContext(connection) as queries:  # every kept page was retired
+        assert client.get(f"/entities/{other.code}/").get("X-Cache") is None
+    assert len(queries) == 2
+
+
+def test_a_write_that_can_record_nothing_says_so(client, record, settings, caplog):
+    def refused(execute, sql, params, many, context):
+        if "pagecachedebt" in sql:
+            raise OperationalError("the database system is shutting down")
+        return execute(sql, params, many, context)
+
+    with unreachable(settings), connection.execute_wrapper(refused):
+        correct(record)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        "page cache: could not renew 3 tokens after a write",
+        "page cache: could not record the 3 tokens to renew either: the pages kept under them can be served until midnight",
+    ]
+    assert (CreditRecord.objects.get(pk=record.pk).facts, owed()) == ("逾期未报送。", [])
 
 
 def test_without_a_shared_cache_nothing_is_kept(client, settings, shipped_rule_sets, frozen_today):

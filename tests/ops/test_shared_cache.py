@@ -84,6 +84,7 @@ DOCUMENTED = {
     "PAGE_CACHE_URL": None,  # the machine's Redis
     "PAGE_CACHE": "1",
     "PAGE_CACHE_RELEASE": "2026.11-documented",
+    "PAGE_CACHE_LEASE_SECONDS": "2",
     "SINGLE_PROCESS": "0",
     "DATABASE_REPLICA_URLS": None,  # none: the test's own SQLite file has no replica
     "REPLICA_MAX_LAG_SECONDS": "10",
@@ -158,7 +159,8 @@ call_command("migrate", verbosity=0)
 settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 client = Client(HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_FOR="203.0.113.5", REMOTE_ADDR="10.0.0.1")
 statuses = [client.get(url).status_code for url in ("/", "/en/search/?q=abc", "/api/v1/entities/?q=abc", "/healthz", "/readyz")]
-print(json.dumps({"statuses": statuses, "backend": type(caches["default"]).__name__, "pages": type(caches["pages"]).__name__}))
+name = lambda cache: f"{type(cache).__module__}.{type(cache).__name__}"
+print(json.dumps({"statuses": statuses, "backend": name(caches["default"]), "pages": name(caches["pages"])}))
 """
 
 
@@ -178,7 +180,8 @@ def test_the_site_starts_and_serves_with_every_documented_setting(tmp_path, sign
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == (
-        '{"statuses": [200, 200, 200, 200, 200], "backend": "RedisCache", "pages": "RedisCache"}'
+        '{"statuses": [200, 200, 200, 200, 200], "backend": "creditchina.cache.RedisCache", '
+        '"pages": "creditchina.cache.RedisCache"}'
     )
 
 
