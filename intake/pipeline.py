@@ -245,16 +245,24 @@ def _map_header(cells: list[str]) -> tuple[list[str | None], dict[str, str]]:
     return names, columns
 
 
+def sniff(head: bytes, file_name: str, *, complete: bool) -> tuple[str, str]:
+    """The format and the codec of a file from its first ``SAMPLE_BYTES`` (``complete``: that
+    is the whole file), or ``FileRefused`` when they already show it cannot be read. The
+    codec is empty for XLSX."""
+    file_format = detect_format(head, file_name)
+    if file_format == "xlsx":
+        return file_format, ""
+    return file_format, detect_encoding(head, complete=complete)
+
+
 def read_rows(stream, file_name: str) -> Source:
     """The rows of a binary, seekable ``stream``, read lazily."""
     stream.seek(0)
     head = stream.read(SAMPLE_BYTES)
-    complete = len(head) < SAMPLE_BYTES
     stream.seek(0)
-    file_format = detect_format(head, file_name)
+    file_format, encoding = sniff(head, file_name, complete=len(head) < SAMPLE_BYTES)
     if file_format == "xlsx":
         return Source("xlsx", "", _xlsx_rows(stream))
-    encoding = detect_encoding(head, complete=complete)
     text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
     rows = _csv_rows(text) if file_format == "csv" else _jsonl_rows(text)
     return Source(file_format, encoding.replace("-sig", ""), _decoding_errors(rows, encoding, text))

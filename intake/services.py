@@ -39,7 +39,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -58,6 +58,7 @@ from disclosure.models import (
 
 from . import pipeline
 from .models import (
+    RUNNING,
     Batch,
     BatchStatus,
     Channel,
@@ -121,6 +122,11 @@ class BatchFailed(Exception):
 
     def __init__(self, outcome: Outcome):
         self.outcome = outcome
+
+
+class BatchTaken(Exception):
+    """A queued batch's worker found its attempt over: another worker has taken the batch up
+    (``intake.queue``). Nothing more of this attempt is written."""
 
 
 # -- department keys ----------------------------------------------------------------------------
@@ -570,6 +576,10 @@ class Upload:
     sha256: str = ""
 
 
+class FileTooLarge(pipeline.FileRefused):
+    """The file is over ``INTAKE_MAX_UPLOAD_BYTES``."""
+
+
 def measure(upload: Upload) -> Upload:
     """Size and SHA-256 of the file, read in blocks; a file over the limit is refused before
     anything else is read."""
@@ -579,7 +589,7 @@ def measure(upload: Upload) -> Upload:
     while block := upload.stream.read(1 << 20):
         size += len(block)
         if size > limit:
-            raise pipeline.FileRefused(too_large_message())
+            raise FileTooLarge(too_large_message())
         digest.update(block)
     upload.stream.seek(0)
     upload.size, upload.sha256 = size, digest.hexdigest()
@@ -603,12 +613,12 @@ def batch_submit(
     bulk: bool | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> Batch:
-    """Check a department's file and import it (or hold it for a second clerk's release).
+    """Check a department's file and import it (or hold it for a second clerk's release), in
+    the caller's time (the admin upload, ``import_records``; the API queues instead, see
+    ``intake.queue``).
 
     Checks the actor acts for the department; refuses a broken file (``rejected``, with the
-    reason); checks every row; with any refused row and ``import_valid_rows`` off, rejects
-    the batch and writes nothing else; otherwise writes every valid row through the services
-    in one transaction. ``bulk``: write new records in bulk (default: when there are many).
+    reason); then ``batch_process``.
     """
     if actor is not None:
         disclosure_services.check_can_act(actor=actor, department=department)
@@ -621,28 +631,68 @@ def batch_submit(
     try:
         measure(upload)
     except pipeline.FileRefused as exc:
-        return _rejected(batch, upload, str(exc), started)
+        batch.file_sha256, batch.file_size = upload.sha256, upload.size
+        return _rejected(batch, str(exc), started)
     batch.file_sha256, batch.file_size = upload.sha256, upload.size
+    return batch_process(batch=batch, stream=upload.stream, file_name=upload.name, actor=actor, bulk=bulk,
+                         progress=progress, started=started)  # fmt: skip
+
+
+def batch_process(
+    *,
+    batch: Batch,
+    stream,
+    file_name: str | None = None,
+    actor=None,
+    bulk: bool | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    importing: Callable[[], None] | None = None,
+    started: float | None = None,
+) -> Batch:
+    """The two passes over a batch's file, whoever runs them: a batch not saved yet
+    (``batch_submit``), or a queued batch its worker has claimed (``intake.queue``: every write
+    to the batch's row is then fenced by the worker's attempt, ``BatchTaken`` otherwise).
+
+    Checks every row; a broken file, or any refused row with ``import_valid_rows`` off,
+    rejects the batch and writes nothing else; a department that requires release gets the
+    batch ``awaiting_release`` with its file stored; otherwise ``importing`` is called and every
+    valid row is written through the services in one transaction. ``bulk``: write new records
+    in bulk (default: when there are many). Returns the batch in its final state.
+    """
+    started = time.monotonic() if started is None else started
+    department = batch.department
+    batch.failure = ""
     with checked_rows(department) as rows:
         try:
-            check = batch_check(department=department, stream=upload.stream, file_name=upload.name, rows=rows,
+            check = batch_check(department=department, stream=stream, file_name=file_name or batch.file_name, rows=rows,
                                 progress=(lambda n: progress("check", n)) if progress else None)  # fmt: skip
         except pipeline.FileRefused as exc:
-            return _rejected(batch, upload, str(exc), started)
+            return _rejected(batch, str(exc), started)
         batch.file_format, batch.encoding = check.file_format, check.encoding
-        if check.refused_lines and not import_valid_rows:
+        if check.refused_lines and not batch.import_valid_rows:
             _fill(batch, check)
             batch.status = BatchStatus.REJECTED
-            return _save_new(batch, started)
+            return _save(batch, started)
         if requires_release(department):
             _fill(batch, check)
             batch.status = BatchStatus.AWAITING_RELEASE
-            upload.stream.seek(0)
-            batch.stored_file = default_storage.save(
-                f"intake/{timezone.localdate():%Y/%m}/{upload.sha256[:16]}-{_safe(upload.name)}", File(upload.stream)
-            )
-            return _save_new(batch, started)
+            if not batch.stored_file:
+                batch.stored_file = file_store(stream, name=batch.file_name, sha256=batch.file_sha256)
+            return _save(batch, started)
+        if importing is not None:
+            importing()
         return _apply(batch, check, rows, actor=actor, bulk=bulk, progress=progress, started=started)
+
+
+def intake_storage():
+    """Where intake files wait (``STORAGES["intake"]``, ``INTAKE_FILES_ROOT``)."""
+    return storages["intake"]
+
+
+def file_store(stream, *, name: str, sha256: str) -> str:
+    """Keep a submitted file until it is run or released; returns its name in the storage."""
+    stream.seek(0)
+    return intake_storage().save(f"intake/{timezone.localdate():%Y/%m}/{sha256[:16]}-{_safe(name)}", File(stream))
 
 
 def _safe(name: str) -> str:
@@ -655,12 +705,31 @@ def _submitter(actor, key) -> str:
     return disclosure_services.actor_label(actor)
 
 
-def _rejected(batch: Batch, upload: Upload, message: str, started: float) -> Batch:
-    batch.file_sha256 = batch.file_sha256 or upload.sha256
-    batch.file_size = batch.file_size or upload.size
+def _rejected(batch: Batch, message: str, started: float) -> Batch:
     batch.status = BatchStatus.REJECTED
     batch.file_error = message
-    return _save_new(batch, started)
+    return _save(batch, started)
+
+
+def _save(batch: Batch, started: float) -> Batch:
+    """Save a batch in its final state: a new one with its number, a claimed one under its
+    worker's attempt."""
+    if batch.pk is None:
+        return _save_new(batch, started)
+    batch.seconds = time.monotonic() - started
+    with transaction.atomic():
+        _hold(batch)
+        batch.save()
+    return batch
+
+
+def _hold(batch: Batch) -> None:
+    """Lock a claimed batch's row for its worker's write (after the department's intake lock,
+    as ``batch_release`` and ``batch_undo`` take them); ``BatchTaken`` when the batch is no
+    longer this attempt's."""
+    held = Batch.objects.select_for_update().filter(pk=batch.pk, attempts=batch.attempts, status__in=RUNNING)
+    if not list(held.values_list("pk", flat=True)):
+        raise BatchTaken(batch.number)
 
 
 def _save_new(batch: Batch, started: float) -> Batch:
@@ -679,10 +748,14 @@ def _save_new(batch: Batch, started: float) -> Batch:
 def _apply(batch: Batch, check: Outcome, rows, *, actor, bulk, progress, started) -> Batch:
     if bulk is None:
         bulk = check.actions[Action.CREATE] >= settings.INTAKE_BULK_FROM
+    new = batch.pk is None
     try:
         with transaction.atomic():
             _lock_department(batch.department)
-            _save_new(batch, started)
+            if new:
+                _save_new(batch, started)
+            else:
+                _hold(batch)
             writer = Writer(batch=batch, actor=actor, import_valid_rows=batch.import_valid_rows, bulk=bulk,
                             progress=(lambda n: progress("import", n)) if progress else None)  # fmt: skip
             writer.write(rows)
@@ -692,12 +765,13 @@ def _apply(batch: Batch, check: Outcome, rows, *, actor, bulk, progress, started
             batch.seconds = time.monotonic() - started
             batch.save()
     except BatchFailed as failed:
-        batch.pk = None
+        if new:
+            batch.pk = None  # its row was rolled back with the rest
         _fill(batch, failed.outcome, check=check)
         batch.created = batch.corrected = batch.revoked = batch.unchanged = 0
         batch.entities_created = batch.entities_renamed = 0
         batch.status = BatchStatus.REJECTED
-        return _save_new(batch, started)
+        return _save(batch, started)
     return batch
 
 
@@ -718,7 +792,7 @@ def batch_release(*, batch: Batch, actor, bulk: bool | None = None) -> Batch:
         raise PermissionDenied(_("A second clerk must release this batch: not the one who submitted it."))
     batch = _claim_for_release(batch, actor)
     started = time.monotonic()
-    with default_storage.open(batch.stored_file, "rb") as stored, checked_rows(batch.department) as rows:
+    with intake_storage().open(batch.stored_file, "rb") as stored, checked_rows(batch.department) as rows:
         try:
             check = batch_check(department=batch.department, stream=stored, file_name=batch.file_name, rows=rows)
         except pipeline.FileRefused as exc:
@@ -815,4 +889,4 @@ def batch_undo(*, batch: Batch, actor, reason: str) -> Batch:
     return batch
 
 
-__all__ = ["Channel", "batch_submit", "batch_release", "batch_undo"]
+__all__ = ["Channel", "batch_submit", "batch_process", "batch_release", "batch_undo"]
