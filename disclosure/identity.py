@@ -7,6 +7,7 @@ searches by it) and a masked form for display; the number itself is not stored.
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -66,6 +67,24 @@ def mask(number: str) -> str:
     """Keep the region (6) and the last 4 characters: ``110101********123X``."""
     number = normalize(number)
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """All the site keeps of a validated identity number: its keyed digest and its masked
+    form (which keeps the region)."""
+
+    digest: str
+    masked: str
+
+    @property
+    def division_code(self) -> str:
+        return self.masked[:6]
+
+
+def fingerprint(number: str) -> Fingerprint:
+    """The fingerprint of a number ``validate`` has returned."""
+    return Fingerprint(digest(number), mask(number))
 
 
 # Eighteen characters shaped like an identity number (a date of birth at positions 7-14), not

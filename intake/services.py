@@ -41,16 +41,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from disclosure import identity
 from disclosure import services as disclosure_services
 from disclosure.models import (
     CatalogItem,
     CreditRecord,
     Department,
     Entity,
+    EntityKind,
     EventKind,
     RecordEvent,
     RecordStatus,
@@ -81,7 +84,8 @@ COMPARED = (
     "valid_from",
     "valid_until",
 )
-EXISTING_FIELDS = ("id", "decision_number", "status", "entity_id", "entity__code", *COMPARED)
+# ``entity_key``: the record's entity's code, or a natural person's digest (a row's ``code``).
+EXISTING_FIELDS = ("id", "decision_number", "status", "entity_id", "entity_key", *COMPARED)
 NUMBER_COLUMN = pipeline.FIELDS_BY_NAME["decision_number"].zh
 # Any constant: the key of the advisory lock that lets one import per department run at once.
 INTAKE_LOCK = 0x696E74616B65  # "intake"
@@ -114,6 +118,8 @@ class Outcome:
             self.refused_lines.add(line)
             self.error_counts[errors[0].code] += 1
         if len(self.errors) < settings.INTAKE_MAX_ERRORS_KEPT:
+            for error in errors:  # a message quoting a cell never shows an identity number in full
+                error.message = identity.mask_in(error.message)
             self.errors.extend(errors)
 
 
@@ -205,18 +211,23 @@ def _existing(department: Department, numbers: list[str]) -> dict[str, dict]:
     rows = CreditRecord.objects.filter(department=department, decision_number__in=numbers).exclude(
         status=RecordStatus.SUPERSEDED
     )
+    rows = rows.annotate(entity_key=Coalesce("entity__code", "entity__id_number_digest"))
     return {row["decision_number"]: row for row in rows.values(*EXISTING_FIELDS)}
 
 
 def _entities(codes) -> dict[str, tuple[int, str]]:
-    """The known entities with these codes: code -> (id, name)."""
+    """The known entities with these codes (or natural persons' digests): code -> (id, name)."""
     if connection.vendor != "postgresql":
         rows = Entity.objects.filter(code__in=list(codes)).values_list("pk", "code", "name")
     else:
         with connection.cursor() as cursor:
             cursor.execute("SELECT id, code, name FROM disclosure_entity WHERE code = ANY(%s)", [list(codes)])
             rows = cursor.fetchall()
-    return {code: (pk, name) for pk, code, name in rows}
+    found = {code: (pk, name) for pk, code, name in rows}
+    if digests := [code for code in codes if pipeline.is_person_key(code)]:
+        persons = Entity.objects.filter(id_number_digest__in=digests).values_list("pk", "id_number_digest", "name")
+        found.update((digest, (pk, name)) for pk, digest, name in persons)
+    return found
 
 
 def classify(row: pipeline.Row, existing: dict | None, entity_id: int | None) -> tuple[str, dict, pipeline.RowError | None]:
@@ -234,7 +245,7 @@ def classify(row: pipeline.Row, existing: dict | None, entity_id: int | None) ->
     if existing is None:
         return Action.CREATE, {}, None
     changes = {name: getattr(row, name) for name in COMPARED if getattr(row, name) != existing[name]}
-    if existing["entity__code"] != row.code:
+    if existing["entity_key"] != row.code:
         changes["entity_id"] = entity_id
     if not changes:
         return Action.UNCHANGED, {}, None
@@ -409,16 +420,22 @@ class Writer:
     def entity_for(self, row: pipeline.Row, known: dict) -> Entity:
         found = known.get(row.code)
         if found is None:
-            entity = disclosure_services.entity_create(
-                name=row.entity_name, kind=pipeline.entity_kind_of(row.code), code=row.code
-            )
+            if row.id_number_masked:
+                entity = disclosure_services.entity_create(
+                    name=row.entity_name, kind=EntityKind.NATURAL_PERSON,
+                    fingerprint=identity.Fingerprint(row.code, row.id_number_masked),
+                )  # fmt: skip
+            else:
+                entity = disclosure_services.entity_create(
+                    name=row.entity_name, kind=pipeline.entity_kind_of(row.code), code=row.code
+                )
             known[row.code] = (entity.pk, entity.name)
             self.outcome.entities_created += 1
             return entity
         pk, name = found
         entity = self.entities.get(row.code)
         if entity is None or (entity.pk, entity.name) != found:
-            entity = self.entities[row.code] = Entity(pk=pk, name=name, code=row.code)
+            entity = self.entities[row.code] = pipeline.entity_of(row, pk, name)
         if name != row.entity_name and row.code not in self.renamed:
             entity = disclosure_services.entity_rename(
                 entity=entity, new_name=row.entity_name, changed_on=self.today, actor=self.actor,
@@ -490,11 +507,16 @@ class Writer:
         new = {}
         for row in chunk:
             if not row.revoked and row.code not in known and row.code not in new:
+                if row.id_number_masked:
+                    new[row.code] = bulk.entity_build_known_person(
+                        name=row.entity_name, fingerprint=identity.Fingerprint(row.code, row.id_number_masked)
+                    )
+                    continue
                 new[row.code] = bulk.entity_build_known_code(
                     name=row.entity_name, kind=pipeline.entity_kind_of(row.code), code=row.code
                 )
-        for entity in bulk.entities_create_bulk(list(new.values())):
-            known[entity.code] = (entity.pk, entity.name)
+        for key, entity in zip(new, bulk.entities_create_bulk(list(new.values())), strict=True):
+            known[key] = (entity.pk, entity.name)
         self.outcome.entities_created += len(new)
 
     def write_links(self, links: list[tuple[int, str, int, dict]]) -> None:
@@ -707,7 +729,7 @@ def _submitter(actor, key) -> str:
 
 def _rejected(batch: Batch, message: str, started: float) -> Batch:
     batch.status = BatchStatus.REJECTED
-    batch.file_error = message
+    batch.file_error = identity.mask_in(message)  # a header that is a row of data quotes it
     return _save(batch, started)
 
 

@@ -80,8 +80,9 @@ def test_templates_download_in_both_header_languages(client, clerk):
     client.force_login(clerk)
     zh = client.get(reverse("admin:intake_batch_template", args=["csv"]) + "?headers=zh")
     en = client.get(reverse("admin:intake_batch_template", args=["csv"]) + "?headers=en")
-    assert zh.content.decode("utf-8-sig").splitlines()[0].split(",")[:2] == ["统一社会信用代码", "主体名称"]
-    assert en.content.decode("utf-8-sig").splitlines()[0].split(",")[:2] == ["code", "entity_name"]
+    assert zh.content.decode("utf-8-sig").splitlines()[0].split(",")[:3] == ["统一社会信用代码", "身份证号码", "主体名称"]
+    assert en.content.decode("utf-8-sig").splitlines()[0].split(",")[:3] == ["code", "id_number", "entity_name"]
+    assert en.content.decode("utf-8-sig").splitlines()[1].split(",")[:3] == ["91110000600037341L", "", "北京华为数字技术有限公司"]
     xlsx = client.get(reverse("admin:intake_batch_template", args=["xlsx"]))
     import openpyxl
 
