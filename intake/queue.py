@@ -181,8 +181,13 @@ def _run(batch: Batch) -> Batch:
     def heartbeat(stage: str, rows: int) -> None:
         now = timezone.now()
         if stage == "check" and now - beat["at"] >= HEARTBEAT_EVERY:
-            Batch.objects.filter(pk=batch.pk, attempts=batch.attempts).update(heartbeat_at=now)
-            beat["at"] = batch.heartbeat_at = now
+            beat["at"] = now
+            try:
+                with transaction.atomic():
+                    Batch.objects.filter(pk=batch.pk, attempts=batch.attempts).update(heartbeat_at=now)
+            except DatabaseError:
+                return  # a sign of life is worth no failure (SQLite's one write lock may be busy)
+            batch.heartbeat_at = now
 
     def importing() -> None:
         now = timezone.now()
@@ -201,7 +206,13 @@ def _run(batch: Batch) -> Batch:
         return batch
     except Exception as exc:
         logger.exception("intake batch %s: attempt %d stopped with an error", batch.number, batch.attempts)
-        return _attempt_failed(batch, exc)
+        try:
+            return _attempt_failed(batch, exc)
+        except DatabaseError:
+            # The attempt's end cannot be written now: the batch stays this attempt's, and is
+            # taken up again as one whose worker ended.
+            logger.exception("intake batch %s: attempt %d could not be recorded", batch.number, batch.attempts)
+            return batch
     if ended.status != BatchStatus.AWAITING_RELEASE:
         _discard_file(ended)
     return ended
@@ -228,10 +239,5 @@ def _attempt_failed(batch: Batch, exc: Exception) -> Batch:
 
 
 def _discard_file(batch: Batch) -> None:
-    """A batch that has ended keeps the file's SHA-256, not the file (which may hold identity
-    numbers)."""
-    if not batch.stored_file:
-        return
-    services.intake_storage().delete(batch.stored_file)
     Batch.objects.filter(pk=batch.pk, attempts=batch.attempts).update(stored_file="")
-    batch.stored_file = ""
+    services.file_discard(batch)

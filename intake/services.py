@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import pickle
 import secrets
 import tempfile
@@ -70,6 +71,8 @@ from .models import (
     RecordAction,
     RecordBatch,
 )
+
+logger = logging.getLogger("intake")
 
 CHUNK = 10_000
 # The stated fields a row is compared on, as the record holds them.
@@ -717,6 +720,17 @@ def file_store(stream, *, name: str, sha256: str) -> str:
     return intake_storage().save(f"intake/{timezone.localdate():%Y/%m}/{sha256[:16]}-{_safe(name)}", File(stream))
 
 
+def file_discard(batch: Batch) -> None:
+    """Delete the file of a batch that has ended (the caller has cleared ``stored_file``): the
+    batch keeps the file's SHA-256, not the file, which may hold identity numbers."""
+    name, batch.stored_file = batch.stored_file, ""
+    if name:
+        try:
+            intake_storage().delete(name)
+        except OSError:
+            logger.exception("intake batch %s: its file %s could not be deleted", batch.number, name)
+
+
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in (name or "upload"))[-80:]
 
@@ -808,13 +822,23 @@ def _claim_for_release(batch: Batch, actor) -> Batch:
 def batch_release(*, batch: Batch, actor, bulk: bool | None = None) -> Batch:
     """Two-person review: a second clerk of the department releases a checked batch. The
     file is checked again (the published records may have changed since) and imported, in
-    the batch's own row. The clerk who submitted it cannot release it."""
+    the batch's own row; then the file is deleted. The clerk who submitted it cannot release
+    it."""
     disclosure_services.check_can_act(actor=actor, department=batch.department)
     if actor is None or (batch.submitted_by_id is not None and batch.submitted_by_id == actor.pk):
         raise PermissionDenied(_("A second clerk must release this batch: not the one who submitted it."))
     batch = _claim_for_release(batch, actor)
+    with intake_storage().open(batch.stored_file, "rb") as stored:
+        ended = _release(batch, stored, actor=actor, bulk=bulk)
+    # Ended: the batch keeps the file's SHA-256, not the file.
+    Batch.objects.filter(pk=ended.pk).update(stored_file="")
+    file_discard(ended)
+    return ended
+
+
+def _release(batch: Batch, stored, *, actor, bulk) -> Batch:
     started = time.monotonic()
-    with intake_storage().open(batch.stored_file, "rb") as stored, checked_rows(batch.department) as rows:
+    with checked_rows(batch.department) as rows:
         try:
             check = batch_check(department=batch.department, stream=stored, file_name=batch.file_name, rows=rows)
         except pipeline.FileRefused as exc:

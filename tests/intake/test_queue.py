@@ -105,6 +105,7 @@ def test_a_department_that_requires_release_gets_its_api_batch_checked_and_held(
     assert (private_storage / batch.stored_file).read_bytes() == data  # kept for the release
     released = services.batch_release(batch=batch, actor=clerk)
     assert (released.status, released.created, CreditRecord.objects.count()) == ("imported", 2, 2)
+    assert (Batch.objects.get(pk=batch.pk).stored_file, list(private_storage.rglob("*.csv"))) == ("", [])
 
 
 def fail_on_insert(number: str) -> None:

@@ -33,24 +33,36 @@ class Command(BaseCommand):
         worker = f"{socket.gethostname()}:{os.getpid()}"
         if threading.current_thread() is not threading.main_thread():
             worker += f":{threading.current_thread().name}"
+        failures = 0
         while not stop.is_set():
             if not connection.in_atomic_block:
                 close_old_connections()  # between batches: a connection PostgreSQL dropped is made again
             try:
                 batch = queue.batch_claim(worker=worker)
             except DatabaseError as exc:
-                if once:
+                # The database is down or busy (SQLite: another writer holds its one lock).
+                failures += 1
+                if once and failures >= 5:
                     raise
                 self.stderr.write(f"intake worker: cannot take a batch now ({exc}); trying again")
                 stop.wait(max(sleep, 1.0))
                 continue
+            failures = 0
             if batch is None:
                 if once:
                     break
                 stop.wait(sleep)
                 continue
             started = time.monotonic()
-            ended = queue.batch_run(batch=batch)
+            try:
+                ended = queue.batch_run(batch=batch)
+            except DatabaseError as exc:
+                # Not even the attempt's end could be written: the batch is taken up again later.
+                if once:
+                    raise
+                self.stderr.write(f"intake worker: batch {batch.number} left unfinished ({exc})")
+                stop.wait(max(sleep, 1.0))
+                continue
             self.stdout.write(
                 f"batch {ended.number} ({ended.department.code}): {ended.status}, attempt {ended.attempts}, "
                 f"rows {ended.rows_total}, created {ended.created}, corrected {ended.corrected}, "
