@@ -40,8 +40,6 @@ TYPES = {
 assert tuple(TYPES) == pipeline.ROW_FIELDS
 COLUMNS = ("ok", *pipeline.ROW_FIELDS)
 REFUSED_PAD = (None,) * (len(pipeline.ROW_FIELDS) - 5)  # a refused row: its line, number, code and name only
-# A row's ``code`` is a natural person's digest when the person is meant: the entity's key.
-ENTITY_KEY = "COALESCE(e.code, e.id_number_digest)"
 
 
 def unchanged_sql(*, names: bool) -> str:
@@ -64,6 +62,11 @@ def _record_join() -> str:
         "LEFT JOIN disclosure_creditrecord r ON r.department_id = %s AND r.decision_number = t.decision_number"
         " AND r.status <> %s LEFT JOIN disclosure_entity e ON e.id = r.entity_id"
     )
+
+
+# The key of a record's entity ``e`` as a row's ``code`` spells it: a natural person's is the
+# digest of the identity number.
+ENTITY_KEY = "COALESCE(e.code, e.id_number_digest)"
 
 
 def _row_and_record_columns() -> str:
