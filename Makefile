@@ -27,8 +27,12 @@ demo: migrate
 	# nothing of a day whose expiries are not written.
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py records_record_expiries
 
+# The intake worker runs beside the server (batches sent to the department API wait for it)
+# and stops with it.
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (staff admin: /admin/, user 'admin', password 'admin')"
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py intake_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -6,7 +6,9 @@ scratch table, for comparison. PostgreSQL only; use a database of its own:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cc_intake_bench .venv/bin/python bench/intake.py [--rows N]
 
 ``--floor`` also measures what no change to the Python side can remove (see ``floor``);
-``--upload 10000`` instead times a 10,000-row upload through the admin (see ``admin_upload``).
+``--upload 10000`` instead times a 10,000-row upload through the admin (see ``admin_upload``);
+``--api 100000`` a department system's POST of a 100,000-row file and the worker's run of it
+(see ``api_submit``). ``--persons``: the file names natural persons by identity number.
 Each run uses a new department (so the first import creates every record); entities are
 shared between runs (the first run creates them, later runs find them known).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import os
 import resource
 import sys
@@ -35,6 +38,7 @@ from django.core.management import call_command  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 from common import start_run  # noqa: E402
 from django.db import connection  # noqa: E402
+from stdnum.cn import ric  # noqa: E402
 
 from disclosure import uscc  # noqa: E402
 from disclosure.models import CatalogItem, Department, LegalBasisLevel  # noqa: E402
@@ -46,14 +50,21 @@ HEADER = ["统一社会信用代码", "主体名称", "目录项编码", "决定
           "有效期自", "有效期至"]  # fmt: skip
 
 
-def write_csv(path: Path, rows: int, tag: str) -> None:
+def identity_number(e: int) -> str:
+    """A valid resident identity number per ``e`` (a birth day per thousand, a sequence number)."""
+    first17 = f"110105{dt.date(1960, 1, 1) + dt.timedelta(days=e // 1000):%Y%m%d}{e % 1000:03d}"
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+def write_csv(path: Path, rows: int, tag: str, *, persons: bool = False) -> None:
+    """``persons``: the entities are natural persons named by identity number, not codes."""
     entities = max(rows // 5, 1)
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(HEADER)
+        writer.writerow(["身份证号码", *HEADER[1:]] if persons else HEADER)
         for n in range(rows):
             e = n % entities
-            code = uscc.make_code("91", "110105", f"{e + 30000000:08d}")
+            code = identity_number(e) if persons else uscc.make_code("91", "110105", f"{e + 30000000:08d}")
             day = f"2026-{1 + n % 10:02d}-{1 + n % 28:02d}"
             if n % 4 == 0:
                 writer.writerow([code, f"北京基准测试科技有限公司{e}", f"{tag}-licence", f"京基许〔2026〕{n}号", day,
@@ -209,6 +220,36 @@ def admin_upload(rows: int) -> None:
         print(f"  the batch's page: {time.monotonic() - started:.2f}s — HTTP {page.status_code}")
 
 
+def api_submit(rows: int) -> None:
+    """A department system's POST of a ``rows``-row CSV to the department API (Django's test
+    client: the whole request, to the 202 answer), then the intake worker's run of the batch,
+    each timed; then the same file again."""
+    from django.test import Client
+
+    from intake import queue
+
+    tag = f"api{int(time.time())}"
+    path = ROOT / "var" / f"intake-api-{rows}.csv"
+    write_csv(path, rows, tag)
+    dept = department(tag)
+    _key, raw = services.department_key_issue(department=dept, actor=None)
+    client = Client(HTTP_HOST="localhost")
+    data = path.read_bytes()
+    for label in ("API POST", "API POST, same file again"):
+        started = time.monotonic()
+        response = client.post("/api/v1/intake/batches/", data, content_type="text/csv",
+                               HTTP_AUTHORIZATION=f"Bearer {raw}", secure=True)  # fmt: skip
+        print(f"{label}, {rows:,} rows ({len(data) / 2**20:.0f} MiB): {time.monotonic() - started:.2f}s — "
+              f"HTTP {response.status_code}, {response.json()['status']}")  # fmt: skip
+        started = time.monotonic()
+        while (batch := queue.batch_claim(worker="bench")) is not None:
+            ended = queue.batch_run(batch=batch)
+            if ended.number == response.json()["number"]:
+                break
+        print(f"  the worker's run: {time.monotonic() - started:.1f}s — {ended.status}, created {ended.created:,}, "
+              f"unchanged {ended.unchanged:,}")  # fmt: skip
+
+
 def services_batch_of(response):
     from intake.models import Batch
 
@@ -221,10 +262,20 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="Also measure the floor (see ``floor``).")
     parser.add_argument("--upload", type=int, metavar="ROWS",
                         help="Only time an upload of ROWS rows through the admin's upload view (see ``admin_upload``).")  # fmt: skip
+    parser.add_argument("--persons", action="store_true",
+                        help="The file names natural persons by identity number instead of organisations by code.")
+    parser.add_argument("--api", type=int, metavar="ROWS",
+                        help="Only time a POST of ROWS rows to the department API and the worker's run (``api_submit``).")  # fmt: skip
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at a PostgreSQL database of its own.")
     call_command("migrate", verbosity=0)
+    if args.api:
+        run = start_run(os.environ["DATABASE_URL"])
+        api_submit(args.api)
+        load = os.getloadavg()
+        print(f"load average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (at start {run['load_average_start']})")
+        return
     if args.upload:
         from django.conf import settings
         from django.test import override_settings
@@ -239,7 +290,7 @@ def main() -> None:
     tag = f"bench{int(time.time())}"
     path = ROOT / "var" / f"intake-{args.rows}.csv"
     started = time.monotonic()
-    write_csv(path, args.rows, tag)
+    write_csv(path, args.rows, tag, persons=args.persons)
     print(f"CSV: {args.rows:,} rows, {path.stat().st_size / 2**20:,.0f} MiB in {time.monotonic() - started:.0f}s")
     dept = department(tag)
     print(f"COPY of the same file into a scratch table: {copy_baseline(path):.1f}s")

@@ -211,10 +211,18 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+_media_root = env_str("MEDIA_ROOT", str(VAR_DIR / "private"))
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": env_str("MEDIA_ROOT", str(VAR_DIR / "private"))},
+        "OPTIONS": {"location": _media_root},
+    },
+    # Intake files waiting: those departments' systems send, until the intake worker has run
+    # them, and batches awaiting a second clerk's release (under ``intake/``). Every process
+    # that submits or runs batches (gunicorn, the workers) must see the same files.
+    "intake": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env_str("INTAKE_FILES_ROOT", _media_root)},
     },
     "staticfiles": {
         "BACKEND": (

@@ -608,22 +608,25 @@ def entity_build(
     kind: str,
     code: str | None = None,
     identity_number: str | None = None,
+    fingerprint: identity.Fingerprint | None = None,
     legal_representative: str = "",
 ) -> Entity:
     """A validated, unsaved entity. Organisations are identified by their code (validated,
     with its parts and region read from it); natural persons by an identity number that is
-    kept only as a keyed fingerprint and a masked form."""
+    kept only as a keyed fingerprint and a masked form (or by that ``fingerprint``, from a
+    caller that validated the number and kept nothing else of it)."""
     entity = Entity(name=(name or "").strip(), kind=kind, legal_representative=legal_representative)
     if kind == EntityKind.NATURAL_PERSON:
-        if not identity_number:
-            raise ValidationError({"identity_number": _("A natural person needs an identity number.")})
-        try:
-            number = identity.validate(identity_number)
-        except ValidationError as exc:
-            raise ValidationError({"identity_number": exc.messages}) from None
-        entity.id_number_digest = identity.digest(number)
-        entity.id_number_masked = identity.mask(number)
-        entity.division_code = number[:6]
+        if fingerprint is None:
+            if not identity_number:
+                raise ValidationError({"identity_number": _("A natural person needs an identity number.")})
+            try:
+                fingerprint = identity.fingerprint(identity.validate(identity_number))
+            except ValidationError as exc:
+                raise ValidationError({"identity_number": exc.messages}) from None
+        entity.id_number_digest = fingerprint.digest
+        entity.id_number_masked = fingerprint.masked
+        entity.division_code = fingerprint.division_code
     else:
         try:
             entity.code = uscc.validate(code or "")

@@ -1,5 +1,6 @@
 """The department API: a department's own system submits a file (or JSON lines) with its
-department key and polls the batch for its status and error report."""
+department key, gets ``202 Accepted`` with a queued batch at once, and polls the batch for its
+status and error report while the intake worker runs it (``intake.queue``)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from rest_framework.views import APIView
 from disclosure.api.agency import BearerKeyAuthentication
 from disclosure.api.errors import ERROR_RESPONSES, ErrorAnswer, error_body
 
-from . import exports, selectors, services
-from .models import Batch, Channel, DepartmentKey
+from . import exports, pipeline, queue, selectors, services
+from .models import Batch, DepartmentKey
 from .uploads import SizeLimitedUploadHandler, TooLarge, spool_body
 
 
@@ -55,13 +56,31 @@ class RawBodyParser(BaseParser):
         return {}
 
 
+STATES = """A batch goes through these states:
+
+- `queued`: stored, waiting for the intake worker (nothing is checked yet);
+- `checking`: the worker reads and checks every row (nothing is written);
+- `importing`: every row passed (or `import_valid_rows`), the records are being written, in one
+  transaction: nothing is visible before it ends;
+- then one final state: `imported` (the counts say what changed), `rejected` (a broken file,
+  `file_error`, or refused rows, `errors`: nothing written), `awaiting_release` (checked; the
+  department requires a second clerk to release it in the admin), or `failed` (the import
+  stopped with an error on each of its attempts: nothing written, `failure` says why; submit
+  the file again). An imported batch a clerk undoes later is `undone`.
+
+A worker that stops in the middle of a batch leaves nothing written, and the batch is taken
+up again (`attempts` counts the attempts)."""
+
 BatchAnswer = inline_serializer(
     "IntakeBatch",
     {
         "number": serializers.CharField(),
         "url": serializers.CharField(help_text="Poll this for the status."),
         "errors_url": serializers.CharField(help_text="Every refused row, as CSV."),
-        "status": serializers.ChoiceField(choices=["rejected", "awaiting_release", "imported", "undone"]),
+        "status": serializers.ChoiceField(
+            choices=["queued", "checking", "importing", "imported", "rejected", "awaiting_release", "failed", "undone"],
+            help_text=STATES,
+        ),
         "department": serializers.CharField(),
         "submitted_at": serializers.DateTimeField(),
         "file_name": serializers.CharField(),
@@ -69,6 +88,10 @@ BatchAnswer = inline_serializer(
         "file_format": serializers.CharField(),
         "encoding": serializers.CharField(),
         "file_error": serializers.CharField(allow_blank=True, help_text="Why the whole file was refused."),
+        "failure": serializers.CharField(
+            allow_blank=True, help_text="Why an attempt to import the batch stopped (`failed`, or `queued` again)."
+        ),
+        "attempts": serializers.IntegerField(help_text="How many times the worker has taken the batch up."),
         "rows": serializers.IntegerField(),
         "rows_refused": serializers.IntegerField(),
         "created": serializers.IntegerField(),
@@ -92,6 +115,16 @@ INTAKE_ERROR_RESPONSES = {
     **{code: ERROR_RESPONSES[code] for code in (400, 401, 403, 404, 429)},
     413: OpenApiResponse(ErrorAnswer, description="The file is larger than the site accepts; nothing was read."),
 }
+SUBMIT_ERROR_RESPONSES = {
+    **INTAKE_ERROR_RESPONSES,
+    400: OpenApiResponse(
+        ErrorAnswer,
+        description=(
+            "No file (`error.field` is `file`), or a file whose first bytes already show it cannot be read "
+            "(empty, not CSV, XLSX or JSON lines, neither UTF-8 nor GB18030): nothing is kept, no batch is made."
+        ),
+    ),
+}
 
 
 def batch_json(request, batch: Batch) -> dict:
@@ -108,6 +141,8 @@ def batch_json(request, batch: Batch) -> dict:
         "file_format": batch.file_format,
         "encoding": batch.encoding,
         "file_error": batch.file_error,
+        "failure": batch.failure,
+        "attempts": batch.attempts,
         "rows": batch.rows_total,
         "rows_refused": batch.rows_refused,
         "created": batch.created,
@@ -141,13 +176,18 @@ class Batches(DepartmentView):
         description=(
             "Either `multipart/form-data` with the file in `file` (and `import_valid_rows`), or the "
             "CSV or JSON lines themselves as the body (`Content-Type: text/csv` or "
-            "`application/x-ndjson`; `?name=` and `?import_valid_rows=1`). Every row is checked "
-            "before anything is written; by default one refused row and nothing is imported. "
-            "The same file again changes nothing. The answer is the batch; poll its `url`."
+            "`application/x-ndjson`; `?name=` and `?import_valid_rows=1`).\n\n"
+            "The file is kept and the answer comes at once: `202 Accepted`, the batch `queued`, "
+            "its address in `Location` (and `url`). The intake worker then checks every row before "
+            "anything is written (by default one refused row and nothing is imported) and imports; "
+            "poll the batch (every few seconds) until its status is final. The same file again "
+            "changes nothing.\n\n" + STATES
         ),
         parameters=[
             OpenApiParameter("name", str, description="The file's name, for a body sent as is."),
             OpenApiParameter("import_valid_rows", bool, description="Import the valid rows and report the rest."),
+            OpenApiParameter("Location", str, location=OpenApiParameter.HEADER, response=[202],
+                             description="The batch's address: poll it."),  # fmt: skip
         ],
         request={
             "multipart/form-data": inline_serializer("IntakeUpload", {
@@ -156,7 +196,7 @@ class Batches(DepartmentView):
             "text/csv": OpenApiTypes.STR,
             "application/x-ndjson": OpenApiTypes.STR,
         },
-        responses={201: BatchAnswer, **INTAKE_ERROR_RESPONSES},
+        responses={202: OpenApiResponse(BatchAnswer, description="Queued: poll `Location`."), **SUBMIT_ERROR_RESPONSES},
     )  # fmt: skip
     def post(self, request):
         limit = settings.INTAKE_MAX_UPLOAD_BYTES
@@ -185,16 +225,23 @@ class Batches(DepartmentView):
             return self.submit(request, key, services.Upload(body, name), valid_rows)
 
     def submit(self, request, key, upload, import_valid_rows):
-        batch = services.batch_submit(
-            department=key.department, upload=upload, channel=Channel.API, key=key,
-            import_valid_rows=import_valid_rows,
-        )  # fmt: skip
+        try:
+            batch = queue.batch_queue(department=key.department, upload=upload, key=key,
+                                      import_valid_rows=import_valid_rows)  # fmt: skip
+        except services.FileTooLarge:
+            return _too_large()
+        except pipeline.FileRefused as exc:
+            raise exceptions.ValidationError({"file": [str(exc)]}) from None
         body = batch_json(request, batch)
-        return Response(body, status=201, headers={"Location": body["url"]})
+        return Response(body, status=202, headers={"Location": body["url"]})
 
 
 class BatchDetail(DepartmentView):
-    @extend_schema(summary="A batch: its status, counts and first errors", responses={200: BatchAnswer, **INTAKE_ERROR_RESPONSES})
+    @extend_schema(
+        summary="A batch: its status, counts and first errors",
+        description=STATES,
+        responses={200: BatchAnswer, **INTAKE_ERROR_RESPONSES},
+    )
     def get(self, request, number):
         return Response(batch_json(request, self.batch(request, number)))
 

@@ -32,12 +32,13 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from disclosure import divisions, pagecache, publication, services
+from disclosure import divisions, identity, pagecache, publication, services
 from disclosure.fold import fold
 from disclosure.models import (
     CreditRecord,
     Department,
     Entity,
+    EntityKind,
     EventKind,
     FeedType,
     NameGram,
@@ -61,7 +62,7 @@ EVENT_COLUMNS = (
 ENTITY_COLUMNS = (
     "id", "code", "name", "search_name", "kind", "registration_authority", "entity_type", "division_code",
     "province_code", "region", "legal_representative", "id_number_masked", "indexed_names", "records_version",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "id_number_digest",
 )  # fmt: skip
 SNAPSHOT_FIELDS = (*services.STATED_FIELDS, *services.COMPUTED_FIELDS, "status")
 
@@ -247,6 +248,19 @@ def entity_build_known_code(*, name: str, kind: str, code: str) -> Entity:
     return entity
 
 
+def entity_build_known_person(*, name: str, fingerprint: identity.Fingerprint) -> Entity:
+    """What ``services.entity_build`` makes of a natural person whose number is already
+    validated and fingerprinted, without its uniqueness query (as ``entity_build_known_code``)."""
+    entity = Entity(name=name.strip(), kind=EntityKind.NATURAL_PERSON, code=None)
+    entity.search_name = fold(entity.name)
+    entity.id_number_digest, entity.id_number_masked = fingerprint.digest, fingerprint.masked
+    entity.division_code = fingerprint.division_code
+    province, region = divisions.lookup(entity.division_code)
+    entity.province_code = entity.division_code[:2] if province else ""
+    entity.region = region
+    return entity
+
+
 def entities_create_bulk(entities: list[Entity]) -> list[Entity]:
     """Save new, validated entities (``entity_build_known_code``) and index their names as
     ``search.index_entity`` does for a new entity: its postings, and the gram counts."""
@@ -268,7 +282,8 @@ def entities_create_bulk(entities: list[Entity]) -> list[Entity]:
             entity.pk = entity_id
         copy_rows("disclosure_entity", ENTITY_COLUMNS, (
             (e.pk, e.code, e.name, e.search_name, e.kind, e.registration_authority, e.entity_type, e.division_code,
-             e.province_code, e.region, "", "", json.dumps(e.indexed_names, ensure_ascii=False), 0, now, now)
+             e.province_code, e.region, "", e.id_number_masked, json.dumps(e.indexed_names, ensure_ascii=False), 0,
+             now, now, e.id_number_digest)
             for e in entities
         ))  # fmt: skip
         copy_rows("disclosure_namegram", ("gram", "entity_id", "in_current"), (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import CreditRecord, Department
@@ -22,10 +23,20 @@ class Channel(models.TextChoices):
 
 
 class BatchStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued: waiting for the intake worker")
+    CHECKING = "checking", _("Checking the rows")
+    IMPORTING = "importing", _("Importing")
     REJECTED = "rejected", _("Rejected: nothing written")
     AWAITING_RELEASE = "awaiting_release", _("Awaiting release by a second clerk")
     IMPORTED = "imported", _("Imported")
     UNDONE = "undone", _("Undone")
+    FAILED = "failed", _("Failed: nothing written")
+
+
+# A batch sent through the department API waits for a worker (``intake.queue``), which runs it
+# through these states to a final one.
+RUNNING = (BatchStatus.CHECKING, BatchStatus.IMPORTING)
+WAITING = (BatchStatus.QUEUED, *RUNNING)
 
 
 class DepartmentIntakePolicy(models.Model):
@@ -140,12 +151,24 @@ class Batch(models.Model):
     )  # fmt: skip
     undo_reason = models.TextField(_("reason for undoing"), blank=True)
     seconds = models.FloatField(_("seconds taken"), default=0)
+    # The worker's side, for batches sent through the API (``intake.queue``).
+    language = models.CharField(
+        max_length=16, blank=True, editable=False, help_text="The submitter's language: the report is written in it."
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, editable=False)
+    worker = models.CharField(_("worker"), max_length=200, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(_("worker last seen"), null=True, blank=True, editable=False)
+    failure = models.TextField(_("failure"), blank=True, editable=False)
 
     class Meta:
         verbose_name = _("intake batch")
         verbose_name_plural = _("intake batches")
         ordering = ["-submitted_at", "-id"]
-        indexes = [models.Index(fields=["department", "-submitted_at"], name="batch_department_newest")]
+        indexes = [
+            models.Index(fields=["department", "-submitted_at"], name="batch_department_newest"),
+            # The queue: the few batches waiting for a worker, oldest first.
+            models.Index(fields=["submitted_at", "id"], condition=Q(status__in=[status.value for status in WAITING]), name="batch_waiting"),
+        ]
 
     def __str__(self):
         return self.number

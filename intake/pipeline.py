@@ -27,8 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from disclosure import services, uscc
-from disclosure.models import CatalogItem, Department, DisclosureRuleSet, EntityKind
+from disclosure import identity, services, uscc
+from disclosure.models import CatalogItem, Department, DisclosureRuleSet, Entity, EntityKind
 from disclosure.rules import VALIDITY_CATEGORIES, Severity
 
 # -- the fields a file may carry ----------------------------------------------------------------
@@ -44,13 +44,21 @@ class Field:
     aliases: tuple[str, ...] = ()
     example: str = ""
     help: str = ""
+    alternative: str = ""  # a field that may stand in for this one (required: one of the two)
 
 
 TEXT_MAX = 10_000
 FIELDS = (
-    Field("code", "统一社会信用代码", gettext_lazy("Unified Social Credit Code"), True, 40,
+    Field("code", "统一社会信用代码", gettext_lazy("Unified Social Credit Code"), False, 40,
           ("社会信用代码", "uscc"), "91110000600037341L",
-          gettext_lazy("18 characters (GB 32100-2015); spaces, hyphens and full-width characters are folded away.")),
+          gettext_lazy("18 characters (GB 32100-2015); spaces, hyphens and full-width characters are folded away. "
+                       "Empty for a natural person: give the identity number instead."), "id_number"),
+    Field("id_number", "身份证号码", gettext_lazy("Resident identity number"), False, 40,
+          ("公民身份号码", "居民身份证号码", "身份证号", "identity_number"), "",
+          gettext_lazy("Natural persons in key professions only, instead of the code: 18 characters (GB 11643), "
+                       "the last a digit or X. The site keeps only a fingerprint of it and a masked form "
+                       "(110101********123X): it is never shown in full, in the error report neither. A known number "
+                       "with a new name renames the person."), "code"),
     Field("entity_name", "主体名称", gettext_lazy("Entity name"), True, 200,
           ("行政相对人名称", "name"), "北京华为数字技术有限公司",
           gettext_lazy("The entity's current name. A known code with a new name renames the entity; the former name stays searchable.")),
@@ -84,6 +92,8 @@ FIELDS = (
 )  # fmt: skip
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
+# Who a row is about: an organisation's code, or a natural person's identity number.
+IDENTIFIERS = ("code", "id_number")
 _FIELD_LIMITS = tuple((f.name, f.required, f.max_length) for f in FIELDS)
 
 
@@ -231,13 +241,15 @@ def _map_header(cells: list[str]) -> tuple[list[str | None], dict[str, str]]:
         names.append(name)
         columns[name] = str(cell).strip()
     missing = [FIELDS_BY_NAME[name] for name in REQUIRED if name not in seen]
-    if unknown or missing:
+    if unknown or missing or not seen.intersection(IDENTIFIERS):
         parts = []
-        if missing:
-            parts.append(
-                _("Missing columns: %(columns)s.")
-                % {"columns": ", ".join(f"{f.zh} ({f.name})" for f in missing)}
-            )
+        if missing or not seen.intersection(IDENTIFIERS):
+            names = [f"{f.zh} ({f.name})" for f in missing]
+            if not seen.intersection(IDENTIFIERS):
+                code, number = (FIELDS_BY_NAME[name] for name in IDENTIFIERS)
+                names.insert(0, _("%(code)s or %(id_number)s") % {
+                    "code": f"{code.zh} ({code.name})", "id_number": f"{number.zh} ({number.name})"})  # fmt: skip
+            parts.append(_("Missing columns: %(columns)s.") % {"columns": ", ".join(names)})
         if unknown:
             parts.append(_("Unknown columns: %(columns)s.") % {"columns": ", ".join(unknown)})
         parts.append(_("Use the template's headers, in Chinese or in English."))
@@ -245,16 +257,24 @@ def _map_header(cells: list[str]) -> tuple[list[str | None], dict[str, str]]:
     return names, columns
 
 
+def sniff(head: bytes, file_name: str, *, complete: bool) -> tuple[str, str]:
+    """The format and the codec of a file from its first ``SAMPLE_BYTES`` (``complete``: that
+    is the whole file), or ``FileRefused`` when they already show it cannot be read. The
+    codec is empty for XLSX."""
+    file_format = detect_format(head, file_name)
+    if file_format == "xlsx":
+        return file_format, ""
+    return file_format, detect_encoding(head, complete=complete)
+
+
 def read_rows(stream, file_name: str) -> Source:
     """The rows of a binary, seekable ``stream``, read lazily."""
     stream.seek(0)
     head = stream.read(SAMPLE_BYTES)
-    complete = len(head) < SAMPLE_BYTES
     stream.seek(0)
-    file_format = detect_format(head, file_name)
+    file_format, encoding = sniff(head, file_name, complete=len(head) < SAMPLE_BYTES)
     if file_format == "xlsx":
         return Source("xlsx", "", _xlsx_rows(stream))
-    encoding = detect_encoding(head, complete=complete)
     text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
     rows = _csv_rows(text) if file_format == "csv" else _jsonl_rows(text)
     return Source(file_format, encoding.replace("-sig", ""), _decoding_errors(rows, encoding, text))
@@ -399,7 +419,10 @@ def _xlsx_rows(stream) -> Iterator[RawRow]:
 
 @dataclass
 class Row:
-    """A checked row: what the department states about one record."""
+    """A checked row: what the department states about one record. ``code`` is the key of
+    the entity: its Unified Social Credit Code, or for a natural person the keyed digest of
+    the identity number (``Entity.id_number_digest``, ``is_person_key``), whose masked form
+    is ``id_number_masked``. The number itself is not kept."""
 
     line: int
     code: str
@@ -416,12 +439,25 @@ class Row:
     valid_until: dt.date | None
     revoked: bool
     revoke_reason: str
+    id_number_masked: str = ""  # a natural person's only (kept last: the columns of intake.staging follow)
 
     def as_tuple(self) -> tuple:
         return tuple(self.__dict__.values())  # the fields, in order (set by the dataclass's __init__)
 
 
 ROW_FIELDS = tuple(Row.__dataclass_fields__)
+
+
+def is_person_key(code: str) -> bool:
+    """Whether a row's ``code`` is a natural person's digest (64 characters), not a code (18)."""
+    return len(code) > uscc.LENGTH
+
+
+def entity_of(row: Row, pk: int, name: str) -> Entity:
+    """The known entity a row names, as the writers need it (its key and public identifier)."""
+    if row.id_number_masked:
+        return Entity(pk=pk, name=name, code=None, id_number_masked=row.id_number_masked)
+    return Entity(pk=pk, name=name, code=row.code)
 
 
 @dataclass
@@ -440,10 +476,13 @@ def duplicate_error(line: int, column: str, first: int) -> RowError:
     return RowError(line, column, "duplicate", _("The same decision number is on line %(line)d.") % {"line": first})
 
 
-def name_conflict_error(line: int, column: str, first: int, name: str) -> RowError:
-    """A code an earlier line of the file gives another name."""
-    return RowError(line, column, "name_conflict", _("Line %(line)d gives this code the name “%(name)s”.")
-                    % {"line": first, "name": name})  # fmt: skip
+def name_conflict_error(line: int, column: str, first: int, name: str, *, person: bool = False) -> RowError:
+    """A code (or a natural person's number) an earlier line of the file gives another name."""
+    if person:
+        message = _("Line %(line)d gives this identity number the name “%(name)s”.")
+    else:
+        message = _("Line %(line)d gives this code the name “%(name)s”.")
+    return RowError(line, column, "name_conflict", message % {"line": first, "name": name})
 
 
 def column_of(columns: dict[str, str], name: str) -> str:
@@ -505,6 +544,7 @@ class RowChecker:
         self.numbers: dict[str, int] = {}  # decision number -> first line
         self.names: dict[str, tuple[str, int]] = {}  # code -> (name, first line)
         self.codes: dict[str, str] = {}  # a code as written -> as validated (a bounded cache)
+        self.fingerprints: dict[str, identity.Fingerprint] = {}  # an identity number as written -> its fingerprint
         self._periods: dict[tuple, object] = {}
 
     def check(self, raw: RawRow) -> tuple[Row | None, list[RowError]]:
@@ -539,18 +579,36 @@ class RowChecker:
                      % {"max": max_length, "length": len(text)})  # fmt: skip
             values[name] = text
 
-        code = ""
-        if values["code"]:
+        code, masked = "", ""
+        if values["code"] and values["id_number"]:
+            fail("id_number", "code_and_identity", _("Give the code of an organisation or the identity number of a "
+                                                     "natural person, not both."))  # fmt: skip
+        elif values["code"]:
             code = self.codes.get(values["code"], "")
             if not code:
                 try:
                     code = uscc.validate(values["code"])
                 except ValidationError as exc:
-                    fail("code", "code", exc.messages[0])
+                    fail("code", "code", self._code_problem(values["code"], exc))
                 else:
                     if len(self.codes) >= 100_000:
                         self.codes.clear()
                     self.codes[values["code"]] = code
+        elif values["id_number"]:
+            person = self.fingerprints.get(values["id_number"])
+            if person is None:
+                try:
+                    person = identity.fingerprint(identity.validate(values["id_number"]))
+                except ValidationError as exc:
+                    fail("id_number", "identity_number", exc.messages[0])
+                else:
+                    if len(self.fingerprints) >= 100_000:
+                        self.fingerprints.clear()
+                    self.fingerprints[values["id_number"]] = person
+            if person is not None:
+                code, masked = person.digest, person.masked
+        else:
+            fail("code", "required", _("Required: the code, or for a natural person the identity number."))
         item = None
         if values["catalog_item"]:
             item = self.items.get(values["catalog_item"])
@@ -610,7 +668,7 @@ class RowChecker:
         if code and name and self.duplicates:
             seen = self.names.get(code)
             if seen is not None and seen[0] != name:
-                errors.append(name_conflict_error(line, column("entity_name"), seen[1], seen[0]))
+                errors.append(name_conflict_error(line, column("entity_name"), seen[1], seen[0], person=bool(masked)))
         if item is not None and decided and not errors:
             key = (item.pk, severity, decided, dates["valid_from"], dates["valid_until"])
             computed = self._periods.get(key)
@@ -640,7 +698,18 @@ class RowChecker:
             decision_date=decided, facts=values["facts"], legal_basis_cited=values["legal_basis_cited"],
             outcome=values["outcome"], penalty_amount=amount, severity=severity, valid_from=dates["valid_from"],
             valid_until=dates["valid_until"], revoked=revoked, revoke_reason=values["revoke_reason"],
+            id_number_masked=masked,
         ), []  # fmt: skip
+
+    def _code_problem(self, text: str, exc: ValidationError) -> str:
+        """What is wrong with a code; a resident identity number written as a code is told
+        where it belongs."""
+        try:
+            identity.validate(text)
+        except ValidationError:
+            return exc.messages[0]
+        return _("This is a resident identity number: write it in the column “%(column)s” (%(name)s).") % {
+            "column": FIELDS_BY_NAME["id_number"].zh, "name": "id_number"}  # fmt: skip
 
     def periods(self, row: Row):
         """(severity, rule set, periods) of a checked row, computed once per combination."""

@@ -17,7 +17,7 @@ from disclosure.models import CreditRecord, Department, EventKind, RecordEvent
 from disclosure.rules import Category
 from repair import workdays
 
-from .models import Batch, BatchStatus, RecordAction, RecordBatch
+from .models import WAITING, Batch, BatchStatus, RecordAction, RecordBatch
 
 # "Double publicity" (双公示): licence and penalty decisions published within this many
 # working days of the decision.
@@ -41,6 +41,10 @@ def batch_summary(batch: Batch) -> str:
         }  # fmt: skip
     if batch.status == BatchStatus.AWAITING_RELEASE:
         return _("Batch %(number)s is checked and waits for a second clerk to release it.") % {"number": batch.number}
+    if batch.status == BatchStatus.FAILED:
+        return _("Batch %(number)s failed: %(failure)s") % {"number": batch.number, "failure": batch.failure}
+    if batch.status in WAITING:
+        return _("Batch %(number)s: %(status)s.") % {"number": batch.number, "status": batch.get_status_display()}
     return _(
         "Batch %(number)s imported: %(created)d created, %(corrected)d corrected, %(revoked)d revoked, "
         "%(unchanged)d unchanged, %(refused)d rows refused."

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import pickle
 import secrets
 import tempfile
@@ -39,18 +40,21 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from disclosure import identity
 from disclosure import services as disclosure_services
 from disclosure.models import (
     CatalogItem,
     CreditRecord,
     Department,
     Entity,
+    EntityKind,
     EventKind,
     RecordEvent,
     RecordStatus,
@@ -58,6 +62,7 @@ from disclosure.models import (
 
 from . import pipeline
 from .models import (
+    RUNNING,
     Batch,
     BatchStatus,
     Channel,
@@ -66,6 +71,8 @@ from .models import (
     RecordAction,
     RecordBatch,
 )
+
+logger = logging.getLogger("intake")
 
 CHUNK = 10_000
 # The stated fields a row is compared on, as the record holds them.
@@ -80,7 +87,8 @@ COMPARED = (
     "valid_from",
     "valid_until",
 )
-EXISTING_FIELDS = ("id", "decision_number", "status", "entity_id", "entity__code", *COMPARED)
+# ``entity_key``: the record's entity's code, or a natural person's digest (a row's ``code``).
+EXISTING_FIELDS = ("id", "decision_number", "status", "entity_id", "entity_key", *COMPARED)
 NUMBER_COLUMN = pipeline.FIELDS_BY_NAME["decision_number"].zh
 # Any constant: the key of the advisory lock that lets one import per department run at once.
 INTAKE_LOCK = 0x696E74616B65  # "intake"
@@ -113,6 +121,8 @@ class Outcome:
             self.refused_lines.add(line)
             self.error_counts[errors[0].code] += 1
         if len(self.errors) < settings.INTAKE_MAX_ERRORS_KEPT:
+            for error in errors:  # a message quoting a cell never shows an identity number in full
+                error.message = identity.mask_in(error.message)
             self.errors.extend(errors)
 
 
@@ -121,6 +131,11 @@ class BatchFailed(Exception):
 
     def __init__(self, outcome: Outcome):
         self.outcome = outcome
+
+
+class BatchTaken(Exception):
+    """A queued batch's worker found its attempt over: another worker has taken the batch up
+    (``intake.queue``). Nothing more of this attempt is written."""
 
 
 # -- department keys ----------------------------------------------------------------------------
@@ -199,18 +214,23 @@ def _existing(department: Department, numbers: list[str]) -> dict[str, dict]:
     rows = CreditRecord.objects.filter(department=department, decision_number__in=numbers).exclude(
         status=RecordStatus.SUPERSEDED
     )
+    rows = rows.annotate(entity_key=Coalesce("entity__code", "entity__id_number_digest"))
     return {row["decision_number"]: row for row in rows.values(*EXISTING_FIELDS)}
 
 
 def _entities(codes) -> dict[str, tuple[int, str]]:
-    """The known entities with these codes: code -> (id, name)."""
+    """The known entities with these codes (or natural persons' digests): code -> (id, name)."""
     if connection.vendor != "postgresql":
         rows = Entity.objects.filter(code__in=list(codes)).values_list("pk", "code", "name")
     else:
         with connection.cursor() as cursor:
             cursor.execute("SELECT id, code, name FROM disclosure_entity WHERE code = ANY(%s)", [list(codes)])
             rows = cursor.fetchall()
-    return {code: (pk, name) for pk, code, name in rows}
+    found = {code: (pk, name) for pk, code, name in rows}
+    if digests := [code for code in codes if pipeline.is_person_key(code)]:
+        persons = Entity.objects.filter(id_number_digest__in=digests).values_list("pk", "id_number_digest", "name")
+        found.update((digest, (pk, name)) for pk, digest, name in persons)
+    return found
 
 
 def classify(row: pipeline.Row, existing: dict | None, entity_id: int | None) -> tuple[str, dict, pipeline.RowError | None]:
@@ -228,7 +248,7 @@ def classify(row: pipeline.Row, existing: dict | None, entity_id: int | None) ->
     if existing is None:
         return Action.CREATE, {}, None
     changes = {name: getattr(row, name) for name in COMPARED if getattr(row, name) != existing[name]}
-    if existing["entity__code"] != row.code:
+    if existing["entity_key"] != row.code:
         changes["entity_id"] = entity_id
     if not changes:
         return Action.UNCHANGED, {}, None
@@ -403,16 +423,22 @@ class Writer:
     def entity_for(self, row: pipeline.Row, known: dict) -> Entity:
         found = known.get(row.code)
         if found is None:
-            entity = disclosure_services.entity_create(
-                name=row.entity_name, kind=pipeline.entity_kind_of(row.code), code=row.code
-            )
+            if row.id_number_masked:
+                entity = disclosure_services.entity_create(
+                    name=row.entity_name, kind=EntityKind.NATURAL_PERSON,
+                    fingerprint=identity.Fingerprint(row.code, row.id_number_masked),
+                )  # fmt: skip
+            else:
+                entity = disclosure_services.entity_create(
+                    name=row.entity_name, kind=pipeline.entity_kind_of(row.code), code=row.code
+                )
             known[row.code] = (entity.pk, entity.name)
             self.outcome.entities_created += 1
             return entity
         pk, name = found
         entity = self.entities.get(row.code)
         if entity is None or (entity.pk, entity.name) != found:
-            entity = self.entities[row.code] = Entity(pk=pk, name=name, code=row.code)
+            entity = self.entities[row.code] = pipeline.entity_of(row, pk, name)
         if name != row.entity_name and row.code not in self.renamed:
             entity = disclosure_services.entity_rename(
                 entity=entity, new_name=row.entity_name, changed_on=self.today, actor=self.actor,
@@ -484,11 +510,16 @@ class Writer:
         new = {}
         for row in chunk:
             if not row.revoked and row.code not in known and row.code not in new:
+                if row.id_number_masked:
+                    new[row.code] = bulk.entity_build_known_person(
+                        name=row.entity_name, fingerprint=identity.Fingerprint(row.code, row.id_number_masked)
+                    )
+                    continue
                 new[row.code] = bulk.entity_build_known_code(
                     name=row.entity_name, kind=pipeline.entity_kind_of(row.code), code=row.code
                 )
-        for entity in bulk.entities_create_bulk(list(new.values())):
-            known[entity.code] = (entity.pk, entity.name)
+        for key, entity in zip(new, bulk.entities_create_bulk(list(new.values())), strict=True):
+            known[key] = (entity.pk, entity.name)
         self.outcome.entities_created += len(new)
 
     def write_links(self, links: list[tuple[int, str, int, dict]]) -> None:
@@ -570,6 +601,10 @@ class Upload:
     sha256: str = ""
 
 
+class FileTooLarge(pipeline.FileRefused):
+    """The file is over ``INTAKE_MAX_UPLOAD_BYTES``."""
+
+
 def measure(upload: Upload) -> Upload:
     """Size and SHA-256 of the file, read in blocks; a file over the limit is refused before
     anything else is read."""
@@ -579,7 +614,7 @@ def measure(upload: Upload) -> Upload:
     while block := upload.stream.read(1 << 20):
         size += len(block)
         if size > limit:
-            raise pipeline.FileRefused(too_large_message())
+            raise FileTooLarge(too_large_message())
         digest.update(block)
     upload.stream.seek(0)
     upload.size, upload.sha256 = size, digest.hexdigest()
@@ -603,12 +638,12 @@ def batch_submit(
     bulk: bool | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> Batch:
-    """Check a department's file and import it (or hold it for a second clerk's release).
+    """Check a department's file and import it (or hold it for a second clerk's release), in
+    the caller's time (the admin upload, ``import_records``; the API queues instead, see
+    ``intake.queue``).
 
     Checks the actor acts for the department; refuses a broken file (``rejected``, with the
-    reason); checks every row; with any refused row and ``import_valid_rows`` off, rejects
-    the batch and writes nothing else; otherwise writes every valid row through the services
-    in one transaction. ``bulk``: write new records in bulk (default: when there are many).
+    reason); then ``batch_process``.
     """
     if actor is not None:
         disclosure_services.check_can_act(actor=actor, department=department)
@@ -621,28 +656,79 @@ def batch_submit(
     try:
         measure(upload)
     except pipeline.FileRefused as exc:
-        return _rejected(batch, upload, str(exc), started)
+        batch.file_sha256, batch.file_size = upload.sha256, upload.size
+        return _rejected(batch, str(exc), started)
     batch.file_sha256, batch.file_size = upload.sha256, upload.size
+    return batch_process(batch=batch, stream=upload.stream, file_name=upload.name, actor=actor, bulk=bulk,
+                         progress=progress, started=started)  # fmt: skip
+
+
+def batch_process(
+    *,
+    batch: Batch,
+    stream,
+    file_name: str | None = None,
+    actor=None,
+    bulk: bool | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    importing: Callable[[], None] | None = None,
+    started: float | None = None,
+) -> Batch:
+    """The two passes over a batch's file, whoever runs them: a batch not saved yet
+    (``batch_submit``), or a queued batch its worker has claimed (``intake.queue``: every write
+    to the batch's row is then fenced by the worker's attempt, ``BatchTaken`` otherwise).
+
+    Checks every row; a broken file, or any refused row with ``import_valid_rows`` off,
+    rejects the batch and writes nothing else; a department that requires release gets the
+    batch ``awaiting_release`` with its file stored; otherwise ``importing`` is called and every
+    valid row is written through the services in one transaction. ``bulk``: write new records
+    in bulk (default: when there are many). Returns the batch in its final state.
+    """
+    started = time.monotonic() if started is None else started
+    department = batch.department
+    batch.failure = ""
     with checked_rows(department) as rows:
         try:
-            check = batch_check(department=department, stream=upload.stream, file_name=upload.name, rows=rows,
+            check = batch_check(department=department, stream=stream, file_name=file_name or batch.file_name, rows=rows,
                                 progress=(lambda n: progress("check", n)) if progress else None)  # fmt: skip
         except pipeline.FileRefused as exc:
-            return _rejected(batch, upload, str(exc), started)
+            return _rejected(batch, str(exc), started)
         batch.file_format, batch.encoding = check.file_format, check.encoding
-        if check.refused_lines and not import_valid_rows:
+        if check.refused_lines and not batch.import_valid_rows:
             _fill(batch, check)
             batch.status = BatchStatus.REJECTED
-            return _save_new(batch, started)
+            return _save(batch, started)
         if requires_release(department):
             _fill(batch, check)
             batch.status = BatchStatus.AWAITING_RELEASE
-            upload.stream.seek(0)
-            batch.stored_file = default_storage.save(
-                f"intake/{timezone.localdate():%Y/%m}/{upload.sha256[:16]}-{_safe(upload.name)}", File(upload.stream)
-            )
-            return _save_new(batch, started)
+            if not batch.stored_file:
+                batch.stored_file = file_store(stream, name=batch.file_name, sha256=batch.file_sha256)
+            return _save(batch, started)
+        if importing is not None:
+            importing()
         return _apply(batch, check, rows, actor=actor, bulk=bulk, progress=progress, started=started)
+
+
+def intake_storage():
+    """Where intake files wait (``STORAGES["intake"]``, ``INTAKE_FILES_ROOT``)."""
+    return storages["intake"]
+
+
+def file_store(stream, *, name: str, sha256: str) -> str:
+    """Keep a submitted file until it is run or released; returns its name in the storage."""
+    stream.seek(0)
+    return intake_storage().save(f"intake/{timezone.localdate():%Y/%m}/{sha256[:16]}-{_safe(name)}", File(stream))
+
+
+def file_discard(batch: Batch) -> None:
+    """Delete the file of a batch that has ended (the caller has cleared ``stored_file``): the
+    batch keeps the file's SHA-256, not the file, which may hold identity numbers."""
+    name, batch.stored_file = batch.stored_file, ""
+    if name:
+        try:
+            intake_storage().delete(name)
+        except OSError:
+            logger.exception("intake batch %s: its file %s could not be deleted", batch.number, name)
 
 
 def _safe(name: str) -> str:
@@ -655,12 +741,31 @@ def _submitter(actor, key) -> str:
     return disclosure_services.actor_label(actor)
 
 
-def _rejected(batch: Batch, upload: Upload, message: str, started: float) -> Batch:
-    batch.file_sha256 = batch.file_sha256 or upload.sha256
-    batch.file_size = batch.file_size or upload.size
+def _rejected(batch: Batch, message: str, started: float) -> Batch:
     batch.status = BatchStatus.REJECTED
-    batch.file_error = message
-    return _save_new(batch, started)
+    batch.file_error = identity.mask_in(message)  # a header that is a row of data quotes it
+    return _save(batch, started)
+
+
+def _save(batch: Batch, started: float) -> Batch:
+    """Save a batch in its final state: a new one with its number, a claimed one under its
+    worker's attempt."""
+    if batch.pk is None:
+        return _save_new(batch, started)
+    batch.seconds = time.monotonic() - started
+    with transaction.atomic():
+        _hold(batch)
+        batch.save()
+    return batch
+
+
+def _hold(batch: Batch) -> None:
+    """Lock a claimed batch's row for its worker's write (after the department's intake lock,
+    as ``batch_release`` and ``batch_undo`` take them); ``BatchTaken`` when the batch is no
+    longer this attempt's."""
+    held = Batch.objects.select_for_update().filter(pk=batch.pk, attempts=batch.attempts, status__in=RUNNING)
+    if not list(held.values_list("pk", flat=True)):
+        raise BatchTaken(batch.number)
 
 
 def _save_new(batch: Batch, started: float) -> Batch:
@@ -679,10 +784,14 @@ def _save_new(batch: Batch, started: float) -> Batch:
 def _apply(batch: Batch, check: Outcome, rows, *, actor, bulk, progress, started) -> Batch:
     if bulk is None:
         bulk = check.actions[Action.CREATE] >= settings.INTAKE_BULK_FROM
+    new = batch.pk is None
     try:
         with transaction.atomic():
             _lock_department(batch.department)
-            _save_new(batch, started)
+            if new:
+                _save_new(batch, started)
+            else:
+                _hold(batch)
             writer = Writer(batch=batch, actor=actor, import_valid_rows=batch.import_valid_rows, bulk=bulk,
                             progress=(lambda n: progress("import", n)) if progress else None)  # fmt: skip
             writer.write(rows)
@@ -692,12 +801,13 @@ def _apply(batch: Batch, check: Outcome, rows, *, actor, bulk, progress, started
             batch.seconds = time.monotonic() - started
             batch.save()
     except BatchFailed as failed:
-        batch.pk = None
+        if new:
+            batch.pk = None  # its row was rolled back with the rest
         _fill(batch, failed.outcome, check=check)
         batch.created = batch.corrected = batch.revoked = batch.unchanged = 0
         batch.entities_created = batch.entities_renamed = 0
         batch.status = BatchStatus.REJECTED
-        return _save_new(batch, started)
+        return _save(batch, started)
     return batch
 
 
@@ -712,13 +822,23 @@ def _claim_for_release(batch: Batch, actor) -> Batch:
 def batch_release(*, batch: Batch, actor, bulk: bool | None = None) -> Batch:
     """Two-person review: a second clerk of the department releases a checked batch. The
     file is checked again (the published records may have changed since) and imported, in
-    the batch's own row. The clerk who submitted it cannot release it."""
+    the batch's own row; then the file is deleted. The clerk who submitted it cannot release
+    it."""
     disclosure_services.check_can_act(actor=actor, department=batch.department)
     if actor is None or (batch.submitted_by_id is not None and batch.submitted_by_id == actor.pk):
         raise PermissionDenied(_("A second clerk must release this batch: not the one who submitted it."))
     batch = _claim_for_release(batch, actor)
+    with intake_storage().open(batch.stored_file, "rb") as stored:
+        ended = _release(batch, stored, actor=actor, bulk=bulk)
+    # Ended: the batch keeps the file's SHA-256, not the file.
+    Batch.objects.filter(pk=ended.pk).update(stored_file="")
+    file_discard(ended)
+    return ended
+
+
+def _release(batch: Batch, stored, *, actor, bulk) -> Batch:
     started = time.monotonic()
-    with default_storage.open(batch.stored_file, "rb") as stored, checked_rows(batch.department) as rows:
+    with checked_rows(batch.department) as rows:
         try:
             check = batch_check(department=batch.department, stream=stored, file_name=batch.file_name, rows=rows)
         except pipeline.FileRefused as exc:
@@ -815,4 +935,4 @@ def batch_undo(*, batch: Batch, actor, reason: str) -> Batch:
     return batch
 
 
-__all__ = ["Channel", "batch_submit", "batch_release", "batch_undo"]
+__all__ = ["Channel", "batch_submit", "batch_process", "batch_release", "batch_undo"]

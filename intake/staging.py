@@ -35,7 +35,7 @@ TYPES = {
     "line": "integer NOT NULL", "code": "text NOT NULL", "entity_name": "text NOT NULL", "catalog_item_id": "bigint",
     "decision_number": "text NOT NULL", "decision_date": "date", "facts": "text", "legal_basis_cited": "text",
     "outcome": "text", "penalty_amount": "numeric", "severity": "text", "valid_from": "date", "valid_until": "date",
-    "revoked": "boolean", "revoke_reason": "text",
+    "revoked": "boolean", "revoke_reason": "text", "id_number_masked": "text",
 }  # fmt: skip
 assert tuple(TYPES) == pipeline.ROW_FIELDS
 COLUMNS = ("ok", *pipeline.ROW_FIELDS)
@@ -52,7 +52,7 @@ def unchanged_sql(*, names: bool) -> str:
     name = " AND e.name = t.entity_name" if names else ""
     return (
         f"COALESCE(r.id IS NOT NULL AND CASE WHEN t.revoked THEN r.status = %s"
-        f" ELSE e.code = t.code{name} AND {compared} END, false)"
+        f" ELSE {ENTITY_KEY} = t.code{name} AND {compared} END, false)"
     )
 
 
@@ -64,12 +64,17 @@ def _record_join() -> str:
     )
 
 
+# The key of a record's entity ``e`` as a row's ``code`` spells it: a natural person's is the
+# digest of the identity number.
+ENTITY_KEY = "COALESCE(e.code, e.id_number_digest)"
+
+
 def _row_and_record_columns() -> str:
     from .services import COMPARED
 
     return ", ".join(
         [f"t.{name}" for name in pipeline.ROW_FIELDS]
-        + ["r.id", "r.decision_number", "r.status", "r.entity_id", "e.code"]
+        + ["r.id", "r.decision_number", "r.status", "r.entity_id", ENTITY_KEY]
         + [f"r.{name}" for name in COMPARED]
     )
 
@@ -93,6 +98,7 @@ class StagedRows:
         self.department = department
         self.buffer: list[tuple] = []
         self.ok = 0
+        self.persons = False  # whether a checked row names a natural person
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {ROW}, {PLAN}")
             cursor.execute(f"CREATE TEMPORARY TABLE {ROW} (ok boolean NOT NULL, "
@@ -120,6 +126,7 @@ class StagedRows:
         if row is not None:
             self.buffer.append((True, *row.as_tuple()))
             self.ok += 1
+            self.persons = self.persons or bool(row.id_number_masked)
         else:
             line, number, code, name = keys
             if number or (code and name):
@@ -177,14 +184,16 @@ class StagedRows:
         for line, first in cursor.fetchall():
             errors.setdefault(line, []).append(pipeline.duplicate_error(line, number_column, first))
         cursor.execute(
-            f"SELECT line, first_line, first_name FROM (SELECT line, entity_name,"
+            f"SELECT line, first_line, first_name, code FROM (SELECT line, entity_name, code,"
             f" first_value(line) OVER w AS first_line, first_value(entity_name) OVER w AS first_name"
             f" FROM {ROW} WHERE code <> '' AND entity_name <> '' WINDOW w AS (PARTITION BY code ORDER BY line)) n"
             f" WHERE entity_name <> first_name"
         )
         name_column = pipeline.column_of(columns, "entity_name")
-        for line, first, name in cursor.fetchall():
-            errors.setdefault(line, []).append(pipeline.name_conflict_error(line, name_column, first, name))
+        for line, first, name, code in cursor.fetchall():
+            errors.setdefault(line, []).append(
+                pipeline.name_conflict_error(line, name_column, first, name, person=pipeline.is_person_key(code))
+            )
         if not errors:
             return
         lines = sorted(errors)
@@ -202,9 +211,13 @@ class StagedRows:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(f"DROP TABLE IF EXISTS {PLAN}")
+            known, known_id = "LEFT JOIN disclosure_entity k ON k.code = t.code", "k.id"
+            if self.persons:  # natural persons are known by their digest
+                known += " LEFT JOIN disclosure_entity kp ON kp.id_number_digest = t.code"
+                known_id = "COALESCE(k.id, kp.id)"
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {PLAN} AS SELECT t.line, r.id AS record_id, r.entity_id, k.id AS known_id"
-                f" FROM {ROW} t {_record_join()} LEFT JOIN disclosure_entity k ON k.code = t.code"
+                f"CREATE TEMPORARY TABLE {PLAN} AS SELECT t.line, r.id AS record_id, r.entity_id, {known_id} AS known_id"
+                f" FROM {ROW} t {_record_join()} {known}"
                 f" WHERE t.ok AND NOT {unchanged_sql(names=True)}",
                 [self.department.pk, RecordStatus.SUPERSEDED, RecordStatus.REVOKED],
             )

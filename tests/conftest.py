@@ -66,10 +66,14 @@ def _static_files_without_collectstatic(settings):
 
 @pytest.fixture(autouse=True)
 def private_storage(settings, tmp_path):
-    """Uploaded files (repair evidence) go to a fresh directory per test."""
+    """Uploaded files (repair evidence, intake files) go to a fresh directory per test."""
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private")},
+        },
+        "intake": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(tmp_path / "private")},
         },

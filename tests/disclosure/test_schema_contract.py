@@ -12,7 +12,7 @@ from disclosure import agencies, services
 from disclosure.api.views import PublicThrottle
 from disclosure.models import Agency, DisclosureAttribute
 from tests.conftest import run_daily_expiries
-from tests.factories import CreditRecordFactory
+from tests.factories import CatalogItemFactory, CreditRecordFactory, DepartmentFactory
 
 D = dt.date
 
@@ -133,3 +133,33 @@ def test_every_public_answer_matches_the_schema(client, spec, frozen_today, sett
     cache.clear()
     statuses = [check(spec, client.get(f"/api/v1/entities/{code}/")).status_code for _ in range(2)]
     assert statuses == [200, 429]
+
+
+def test_every_intake_answer_matches_the_schema(client, spec, frozen_today, settings):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
+
+    from intake import services as intake_services
+    from tests.intake.conftest import csv_bytes, penalty_row
+
+    department = DepartmentFactory(code="tst")
+    CatalogItemFactory(code="tst-penalty", provider=department)
+    raw = intake_services.department_key_issue(department=department, actor=None)[1]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    url = "/api/v1/intake/batches/"
+    good = check(spec, client.post(url, {"file": SimpleUploadedFile("a.csv", csv_bytes([penalty_row(1)]))}, **auth), "POST")
+    bad = check(spec, client.post(url, csv_bytes([penalty_row(2, catalog_item="nope")]), content_type="text/csv", **auth), "POST")
+    assert (good.status_code, bad.status_code, good.json()["status"]) == (202, 202, "queued")
+    check(spec, client.get(good["Location"], **auth))
+    check(spec, client.post(url, b"%PDF-1.7", content_type="text/csv", **auth), "POST")  # 400
+    check(spec, client.post(url, {"import_valid_rows": "1"}, **auth), "POST")  # 400: no file
+    check(spec, client.post(url, b"", content_type="text/csv"), "POST")  # 401
+    settings.INTAKE_MAX_UPLOAD_BYTES = 1024
+    check(spec, client.post(url, b"x" * 200_000, content_type="text/csv", **auth), "POST")  # 413
+    call_command("intake_worker", "--once", stdout=io.StringIO())
+    assert check(spec, client.get(good["Location"], **auth)).json()["status"] == "imported"
+    assert check(spec, client.get(bad["Location"], **auth)).json()["status"] == "rejected"
+    check(spec, client.get(bad.json()["errors_url"], **auth))
+    check(spec, client.get(url + "20261128-00000000/", **auth))  # 404

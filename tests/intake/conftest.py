@@ -3,6 +3,7 @@ import datetime as dt
 import io
 
 import pytest
+from stdnum.cn import ric
 
 from disclosure import uscc
 from disclosure.rules import Category, Severity
@@ -11,7 +12,7 @@ from intake.models import Channel
 from tests.factories import CatalogItemFactory, DepartmentFactory, UserFactory
 
 HEADER = [
-    "code", "entity_name", "catalog_item", "decision_number", "decision_date", "facts", "legal_basis_cited",
+    "code", "id_number", "entity_name", "catalog_item", "decision_number", "decision_date", "facts", "legal_basis_cited",
     "outcome", "penalty_amount", "severity", "valid_from", "valid_until", "revoked", "revoke_reason",
 ]  # fmt: skip
 
@@ -22,13 +23,26 @@ def code(n: int) -> str:
 
 def penalty_row(n: int, **changes) -> dict:
     row = {
-        "code": code(n % 7), "entity_name": f"北京导入测试有限公司{n % 7}", "catalog_item": "tst-penalty",
+        "code": code(n % 7), "id_number": "", "entity_name": f"北京导入测试有限公司{n % 7}", "catalog_item": "tst-penalty",
         "decision_number": f"京朝市监罚〔2026〕{n}号", "decision_date": "2026-06-15", "facts": "未按规定公示年度报告。",
         "legal_basis_cited": "《企业信息公示暂行条例》第十八条", "outcome": "罚款人民币一万元", "penalty_amount": "10000",
         "severity": "", "valid_from": "", "valid_until": "", "revoked": "", "revoke_reason": "",
     }  # fmt: skip
     row.update(changes)
     return row
+
+
+def id_number(n: int) -> str:
+    """A valid resident identity number (GB 11643), one per ``n`` below 1000."""
+    first17 = f"11010519800101{n:03d}"
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+def person_row(n: int, **changes) -> dict:
+    """A penalty on one of 5 natural persons, named by identity number instead of a code."""
+    values = {"code": "", "id_number": id_number(n % 5), "entity_name": f"测试人员{n % 5}",
+              "decision_number": f"京朝税罚〔2026〕{n}号"}  # fmt: skip
+    return penalty_row(n, **{**values, **changes})
 
 
 def licence_row(n: int, **changes) -> dict:

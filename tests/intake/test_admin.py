@@ -80,11 +80,28 @@ def test_templates_download_in_both_header_languages(client, clerk):
     client.force_login(clerk)
     zh = client.get(reverse("admin:intake_batch_template", args=["csv"]) + "?headers=zh")
     en = client.get(reverse("admin:intake_batch_template", args=["csv"]) + "?headers=en")
-    assert zh.content.decode("utf-8-sig").splitlines()[0].split(",")[:2] == ["统一社会信用代码", "主体名称"]
-    assert en.content.decode("utf-8-sig").splitlines()[0].split(",")[:2] == ["code", "entity_name"]
+    assert zh.content.decode("utf-8-sig").splitlines()[0].split(",")[:3] == ["统一社会信用代码", "身份证号码", "主体名称"]
+    assert en.content.decode("utf-8-sig").splitlines()[0].split(",")[:3] == ["code", "id_number", "entity_name"]
+    assert en.content.decode("utf-8-sig").splitlines()[1].split(",")[:3] == ["91110000600037341L", "", "北京华为数字技术有限公司"]
     xlsx = client.get(reverse("admin:intake_batch_template", args=["xlsx"]))
     import openpyxl
 
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True).worksheets[0]
     assert next(sheet.iter_rows(values_only=True))[0] == "统一社会信用代码"
     assert client.get(reverse("admin:intake_batch_guide")).status_code == 200
+
+
+def test_an_api_batch_that_failed_shows_why_on_its_page(client, clerk, intake_department, frozen_today, english):
+    from intake import queue, services
+
+    batch = queue.batch_queue(department=intake_department, key=None,
+                              upload=services.Upload(io.BytesIO(csv_bytes([penalty_row(1)])), "day.csv"))  # fmt: skip
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.IMPORTING, attempts=3, worker="host:7")
+    frozen_today.shift(queue.STALE_AFTER * 2)
+    assert queue.batch_claim(worker="host:8") is None  # its worker died on the last attempt: failed
+    client.force_login(clerk)
+    page = client.get(reverse("admin:intake_batch_change", args=[batch.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert "Failed: nothing written" in text
+    assert "3 attempts, last by host:7" in text
+    assert Batch.objects.get(pk=batch.pk).failure in text.replace("&#x27;", "'")

@@ -37,7 +37,7 @@ def test_utf8_with_a_byte_order_mark(submit):
         (b"%PDF-1.7 ...", "This is a PDF file, not a spreadsheet: submit CSV, XLSX or JSON lines."),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "This is an old Excel (.xls) workbook: save it as .xlsx or CSV and submit it again."),
         (b"PK\x03\x04garbage", "The XLSX workbook is damaged or truncated, or it is not a workbook."),
-        ("名称,金额\n甲,1\n".encode(), "Missing columns: 统一社会信用代码 (code), 主体名称 (entity_name), 目录项编码 "
+        ("名称,金额\n甲,1\n".encode(), "Missing columns: 统一社会信用代码 (code) or 身份证号码 (id_number), 主体名称 (entity_name), 目录项编码 "
          "(catalog_item), 决定文书号 (decision_number), 决定日期 (decision_date), 事实 (facts), 依据 (legal_basis_cited), "
          "结果 (outcome). Unknown columns: 名称. Use the template's headers, in Chinese or in English."),
         ("\ufeff".encode() + "\u0000".encode(), "The file holds binary data: submit CSV, XLSX or JSON lines."),

@@ -107,6 +107,7 @@ DOCUMENTED = {
     "INTAKE_MAX_UPLOAD_MB": "512",
     "INTAKE_MAX_ERRORS_KEPT": "100000",
     "INTAKE_BULK_FROM": "500",
+    "INTAKE_FILES_ROOT": None,  # a temporary directory
     "REPORT_SIGNING_P12": None,  # the session's test key
     "REPORT_SIGNING_PASSPHRASE": None,
     "REPORT_RATE_LIMIT": "20/m",
@@ -173,6 +174,7 @@ def test_the_site_starts_and_serves_with_every_documented_setting(tmp_path, sign
         REDIS_URL=redis_url(),
         PAGE_CACHE_URL=redis_url(),
         MEDIA_ROOT=str(tmp_path / "private"),
+        INTAKE_FILES_ROOT=str(tmp_path / "intake"),
         DJANGO_SETTINGS_MODULE="creditchina.settings",
     )
     result = subprocess.run(
