@@ -133,21 +133,26 @@ def records_create_bulk(
     label = services.actor_label(actor)
     actor_id = actor.pk if actor is not None else None
     request_id = current_request_id()
-    events, documents = [], []
-    for record_id, stated, reason, severity, rule_set, periods in records:
-        values = {**stated, "severity": severity, "rule_set": rule_set, "status": RecordStatus.DISCLOSED}
-        values["decision_number"] = stated["decision_number"].strip()
-        values.update(disclosure_start=periods.disclosure_start, disclosure_end=periods.disclosure_end,
-                      earliest_repair_on=periods.earliest_repair_on)  # fmt: skip
-        snapshot = json.dumps({name: services._json_value(values[name]) for name in SNAPSHOT_FIELDS}, ensure_ascii=False)
-        feed_type = document = ""
-        if record_id in held:
-            version, document = publication.document_of(_document_row(record_id, values, department))
-            feed_type = FeedType.DISCLOSED
-            documents.append((record_id, version, document))
-        events.append((record_id, EventKind.CREATED, occurred, periods.disclosure_start or today, actor_id, label, reason,
-                       reference, snapshot, feed_type, document, request_id))  # fmt: skip
-    copy_rows("disclosure_recordevent", EVENT_COLUMNS, events)
+    documents = []
+
+    def events():
+        # Made one by one as ``COPY`` sends them: the server stores an event while the next
+        # one is made, rather than the two taking turns over the whole chunk.
+        for record_id, stated, reason, severity, rule_set, periods in records:
+            values = {**stated, "severity": severity, "rule_set": rule_set, "status": RecordStatus.DISCLOSED}
+            values["decision_number"] = stated["decision_number"].strip()
+            values.update(disclosure_start=periods.disclosure_start, disclosure_end=periods.disclosure_end,
+                          earliest_repair_on=periods.earliest_repair_on)  # fmt: skip
+            snapshot = json.dumps({name: services._json_value(values[name]) for name in SNAPSHOT_FIELDS}, ensure_ascii=False)
+            feed_type = document = ""
+            if record_id in held:
+                version, document = publication.document_of(_document_row(record_id, values, department))
+                feed_type = FeedType.DISCLOSED
+                documents.append((record_id, version, document))
+            yield (record_id, EventKind.CREATED, occurred, periods.disclosure_start or today, actor_id, label, reason,
+                   reference, snapshot, feed_type, document, request_id)  # fmt: skip
+
+    copy_rows("disclosure_recordevent", EVENT_COLUMNS, events())
     copy_rows("disclosure_publisheddocument", ("record_id", "version", "document"), documents)
     return ids
 

@@ -235,7 +235,8 @@ def _entities(codes) -> dict[str, tuple[int, str]]:
 
 def classify(row: pipeline.Row, existing: dict | None, entity_id: int | None) -> tuple[str, dict, pipeline.RowError | None]:
     """What a checked row does to the records: (action, changed fields, refusal).
-    ``intake.staging.unchanged_sql`` is its ``UNCHANGED`` in SQL (tests hold them together)."""
+    ``intake.staging.unchanged_sql`` is its ``UNCHANGED`` in SQL and ``intake.staging.NEW_SQL``
+    its ``CREATE`` (tests hold them together)."""
     if row.revoked:
         if existing is None:
             return "", {}, pipeline.RowError(

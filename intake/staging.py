@@ -42,6 +42,10 @@ COLUMNS = ("ok", *pipeline.ROW_FIELDS)
 REFUSED_PAD = (None,) * (len(pipeline.ROW_FIELDS) - 5)  # a refused row: its line, number, code and name only
 
 
+# ``services.classify``'s CREATE in SQL: no current record under the number, not a revocation.
+NEW_SQL = "(r.id IS NULL AND NOT COALESCE(t.revoked, false))"
+
+
 def unchanged_sql(*, names: bool) -> str:
     """The SQL of ``services.classify`` finding a row of ``t`` unchanged against its record
     ``r`` (of entity ``e``), never null; ``names``: and under the same entity name (an
@@ -150,11 +154,19 @@ class StagedRows:
             cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(f"ANALYZE {ROW}")
             self._duplicates(cursor, outcome, columns)
-            refused, classified = [], 0
+            # A row with no record under its number that does not revoke is a new record
+            # (``classify``'s first answer): counted here, not sent back to be classified.
+            cursor.execute(
+                f"SELECT count(*) FROM {ROW} t {_record_join()} WHERE t.ok AND {NEW_SQL}",
+                [self.department.pk, RecordStatus.SUPERSEDED],
+            )
+            (created,) = cursor.fetchone()
+            outcome.actions["create"] += created
+            refused, classified = [], created
             with connection.chunked_cursor() as rows:
                 rows.execute(
                     f"SELECT {_row_and_record_columns()} FROM {ROW} t {_record_join()}"
-                    f" WHERE t.ok AND NOT {unchanged_sql(names=False)} ORDER BY t.line",
+                    f" WHERE t.ok AND NOT {NEW_SQL} AND NOT {unchanged_sql(names=False)} ORDER BY t.line",
                     [self.department.pk, RecordStatus.SUPERSEDED, RecordStatus.REVOKED],
                 )
                 while part := rows.fetchmany(CHUNK):

@@ -67,3 +67,19 @@ def test_a_revocation_of_an_unknown_number_is_refused(submit, english):
     assert [(e["line"], e["code"], e["message"]) for e in batch.errors] == [
         (2, "not_found", "There is no record with the decision number “京朝市监罚〔2026〕1号” to revoke.")
     ]
+
+
+def test_a_held_batch_shows_the_check_pass_counts_new_revoked_and_refused_rows(submit, intake_department, english):
+    """What a second clerk sees before releasing is the check pass's own account: new rows
+    counted as new, a revocation of a published record as a revocation, and a revocation of
+    a number nobody published refused (on PostgreSQL these are counted in SQL)."""
+    submit(csv_bytes([penalty_row(1), penalty_row(4), penalty_row(5)]))
+    services.intake_policy_set(department=intake_department, requires_release=True)
+    rows = [penalty_row(1, revoked="是", revoke_reason="复议决定撤销（京朝复〔2026〕1号）"), penalty_row(2), penalty_row(3)]
+    rows += [penalty_row(9, revoked="是", revoke_reason="复议决定撤销（京朝复〔2026〕9号）")]
+    rows += [penalty_row(4, outcome="罚款人民币两万元"), penalty_row(5)]
+    batch = submit(csv_bytes(rows), import_valid_rows=True)
+    assert (batch.status, batch.created, batch.corrected, batch.revoked, batch.unchanged, batch.rows_refused) == (
+        BatchStatus.AWAITING_RELEASE, 2, 1, 1, 1, 1
+    )
+    assert [(e["line"], e["code"]) for e in batch.errors] == [(5, "not_found")]
