@@ -87,3 +87,14 @@ def submit(intake_department, clerk, frozen_today):
 
 
 TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture
+def department_key(intake_department, clerk):
+    """A department system's raw key (what it sends as ``Bearer``)."""
+    _key, raw = services.department_key_issue(department=intake_department, actor=clerk)
+    return raw
+
+
+def auth(raw):
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}

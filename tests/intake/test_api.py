@@ -9,17 +9,7 @@ from disclosure.models import CreditRecord, Entity, RecordEvent
 from intake import services
 from intake.models import Batch
 
-from .conftest import csv_bytes, penalty_row
-
-
-@pytest.fixture
-def department_key(intake_department, clerk):
-    _key, raw = services.department_key_issue(department=intake_department, actor=clerk)
-    return raw
-
-
-def auth(raw):
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+from .conftest import auth, csv_bytes, penalty_row
 
 
 def run_worker() -> str:

@@ -20,19 +20,9 @@ from disclosure.models import CreditRecord, Entity, NameGram, PublishedDocument,
 from intake import queue, services
 from intake.models import Batch, BatchStatus, RecordBatch
 
-from .conftest import csv_bytes, penalty_row
+from .conftest import auth, csv_bytes, penalty_row
 
 on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL: row and advisory locks")
-
-
-@pytest.fixture
-def department_key(intake_department, clerk):
-    _key, raw = services.department_key_issue(department=intake_department, actor=clerk)
-    return raw
-
-
-def auth(raw):
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
 def queued(department, data: bytes, *, name="records.csv", language="en", **options) -> Batch:
