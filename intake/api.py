@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from disclosure.api.agency import BearerKeyAuthentication
-from disclosure.api.errors import ERROR_RESPONSES, ErrorAnswer, error_body
+from disclosure.api.errors import ERROR_RESPONSES, ErrorAnswer, StreamedBodyMixin, error_body
 
 from . import exports, pipeline, queue, selectors, services
 from .models import Batch, DepartmentKey
@@ -246,7 +246,7 @@ class BatchDetail(DepartmentView):
         return Response(batch_json(request, self.batch(request, number)))
 
 
-class BatchErrors(DepartmentView):
+class BatchErrors(StreamedBodyMixin, DepartmentView):
     @extend_schema(
         summary="Every refused row of a batch, as CSV",
         description="Columns: line, column, error, message. Cells starting like a formula are prefixed with an apostrophe.",

@@ -19,7 +19,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import authentication, exceptions, permissions, serializers
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -28,7 +27,7 @@ from disclosure import agencies, feed, selectors
 from disclosure.models import TOMBSTONES, Agency, FeedType
 from ops import replicas
 
-from .errors import AGENCY_ERROR_RESPONSES, HELD_BACK_RESPONSE, error_body
+from .errors import AGENCY_ERROR_RESPONSES, HELD_BACK_RESPONSE, StreamedBodyMixin, error_body
 
 
 class BearerKeyAuthentication(authentication.BaseAuthentication):
@@ -381,15 +380,9 @@ class _Echo:
         return value
 
 
-class Snapshot(AgencyView):
-    """Every disclosed record, streamed, with the cursor to follow the feed from."""
-
-    def perform_content_negotiation(self, request, force=False):
-        # The body's type is the address's (.ndjson, .csv), whatever Accept says, and an
-        # error is JSON like every other: a client asking for application/x-ndjson, as the
-        # schema describes, is not refused with 406.
-        renderer = JSONRenderer()
-        return renderer, renderer.media_type
+class Snapshot(StreamedBodyMixin, AgencyView):
+    """Every disclosed record, streamed, with the cursor to follow the feed from (the body's
+    type is the address's, .ndjson or .csv)."""
 
     @extend_schema(
         summary="Every disclosed record (NDJSON or CSV) with its feed cursor",

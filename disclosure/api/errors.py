@@ -5,6 +5,7 @@ from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -71,6 +72,17 @@ NOT_MODIFIED_RESPONSE = {
 }
 HELD_BACK_RESPONSE = {503: ERROR_RESPONSES[503]}
 GONE_RESPONSE = {410: OpenApiResponse(ErrorAnswer, description="The record is no longer disclosed.")}
+
+
+class StreamedBodyMixin:
+    """For a view whose success is a file streamed in the type its address names (CSV, JSON
+    lines), whatever ``Accept`` says: its errors are JSON like every other answer, and a client
+    asking for the type the schema describes (``text/csv``, ``application/x-ndjson``) is not
+    refused with 406 by the content negotiation made for JSON answers."""
+
+    def perform_content_negotiation(self, request, force=False):
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
 
 
 def error_body(status_code: int, message: str, field: str | None = None, fields: dict | None = None) -> dict:
