@@ -28,7 +28,7 @@ ROW = {
 
 
 @pytest.fixture
-def department_api(live_server, frozen_today):
+def department_api(live_server, frozen_today, shipped_rule_sets):
     from disclosure import uscc
     from disclosure.rules import Category, Severity
 
@@ -66,7 +66,7 @@ def test_submit_then_poll_until_the_worker_has_imported(department_api):
     call_command("intake_worker", "--once", stdout=io.StringIO())
 
     done = department_api.get(path).json()
-    assert (done["status"], done["created"], done["rows_refused"]) == ("imported", 1, 1)
+    assert (done["status"], done["created"], done["rows_refused"]) == ("imported", 1, 1), done["errors"]
     assert list(CreditRecord.objects.values_list("decision_number", flat=True)) == ["京朝市监罚〔2026〕901号"]
     report = department_api.get(path + "errors.csv", headers={"Accept": "text/csv"})
     assert report.status == 200, report
