@@ -17,7 +17,9 @@ from disclosure.rules import Category, Severity
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory
 
 D = dt.date
-ORGANISATIONS_ONLY = "“经营异常名录” applies to legal persons and unincorporated organisations only, not to natural persons."
+ORGANISATIONS_ONLY = (
+    "“经营异常名录” applies to legal persons and unincorporated organisations only, not to natural persons."
+)
 PERSONS_ONLY = "“执业资格惩戒” applies to natural persons only, not to organisations."
 
 
@@ -29,7 +31,10 @@ def person(n: int = 0):
 @pytest.fixture
 def abnormal_operation(department):
     return CatalogItemFactory(
-        provider=department, name="经营异常名录", category=Category.ABNORMAL_OPERATION, subjects=Subjects.ORGANISATIONS
+        provider=department,
+        name="经营异常名录",
+        category=Category.ABNORMAL_OPERATION,
+        subjects=Subjects.ORGANISATIONS,
     )
 
 
@@ -55,7 +60,11 @@ def record_kwargs(department, item, entity, **overrides):
 
 @pytest.mark.parametrize(
     ("subjects", "organisations", "persons"),
-    [(Subjects.ORGANISATIONS, True, False), (Subjects.NATURAL_PERSONS, False, True), (Subjects.BOTH, True, True)],
+    [
+        (Subjects.ORGANISATIONS, True, False),
+        (Subjects.NATURAL_PERSONS, False, True),
+        (Subjects.BOTH, True, True),
+    ],
 )
 def test_an_item_applies_to_the_kinds_its_subjects_name(subjects, organisations, persons):
     item = CatalogItem(subjects=subjects)
@@ -83,7 +92,9 @@ def test_an_organisations_only_item_refuses_a_natural_person(
         services.record_create(actor=staff_user, **record_kwargs(department, abnormal_operation, person()))
     assert caught.value.message_dict == {"catalog_item": [ORGANISATIONS_ONLY]}
     assert (CreditRecord.objects.count(), RecordEvent.objects.count()) == (0, 0)
-    record = services.record_create(actor=staff_user, **record_kwargs(department, abnormal_operation, EntityFactory()))
+    record = services.record_create(
+        actor=staff_user, **record_kwargs(department, abnormal_operation, EntityFactory())
+    )
     assert record.entity.kind == EntityKind.ENTERPRISE
 
 
@@ -91,31 +102,43 @@ def test_a_natural_persons_only_item_refuses_an_organisation(
     staff_user, department, professional_sanction, frozen_today, english
 ):
     with pytest.raises(ValidationError) as caught:
-        services.record_create(actor=staff_user, **record_kwargs(department, professional_sanction, EntityFactory()))
+        services.record_create(
+            actor=staff_user, **record_kwargs(department, professional_sanction, EntityFactory())
+        )
     assert caught.value.message_dict == {"catalog_item": [PERSONS_ONLY]}
     assert CreditRecord.objects.count() == 0
-    assert services.record_create(actor=staff_user, **record_kwargs(department, professional_sanction, person()))
+    assert services.record_create(
+        actor=staff_user, **record_kwargs(department, professional_sanction, person())
+    )
 
 
 def test_the_refusal_is_translated(staff_user, department, abnormal_operation, frozen_today):
     with translation.override("zh-hans"), pytest.raises(ValidationError) as caught:
         services.record_create(actor=staff_user, **record_kwargs(department, abnormal_operation, person()))
-    assert caught.value.message_dict == {"catalog_item": ["“经营异常名录”的信用主体为法人和非法人组织，不适用于自然人。"]}
+    assert caught.value.message_dict == {
+        "catalog_item": ["“经营异常名录”的信用主体为法人和非法人组织，不适用于自然人。"]
+    }
 
 
 def test_an_item_for_both_takes_either(staff_user, department, frozen_today):
     item = CatalogItemFactory(provider=department, subjects=Subjects.BOTH)
     services.record_create(actor=staff_user, **record_kwargs(department, item, EntityFactory()))
-    services.record_create(actor=staff_user, **record_kwargs(department, item, person(), decision_number="二号"))
+    services.record_create(
+        actor=staff_user, **record_kwargs(department, item, person(), decision_number="二号")
+    )
     assert CreditRecord.objects.filter(catalog_item=item).count() == 2
 
 
 def test_a_correction_cannot_move_a_record_to_an_entity_or_item_that_does_not_fit(
     staff_user, department, abnormal_operation, frozen_today, english
 ):
-    listed = services.record_create(actor=staff_user, **record_kwargs(department, abnormal_operation, EntityFactory()))
+    listed = services.record_create(
+        actor=staff_user, **record_kwargs(department, abnormal_operation, EntityFactory())
+    )
     with pytest.raises(ValidationError) as caught:
-        services.record_correct(record=listed, actor=staff_user, reason="主体有误", changes={"entity": person()})
+        services.record_correct(
+            record=listed, actor=staff_user, reason="主体有误", changes={"entity": person()}
+        )
     assert caught.value.message_dict == {"catalog_item": [ORGANISATIONS_ONLY]}
     penalty = CatalogItemFactory(provider=department)
     fined = services.record_create(
@@ -133,10 +156,16 @@ def test_a_correction_cannot_move_a_record_to_an_entity_or_item_that_does_not_fi
     assert RecordEvent.objects.count() == 2  # the two created events, nothing else
 
 
-def test_a_supersession_is_held_to_the_rule_too(staff_user, department, abnormal_operation, frozen_today, english):
-    listed = services.record_create(actor=staff_user, **record_kwargs(department, abnormal_operation, EntityFactory()))
+def test_a_supersession_is_held_to_the_rule_too(
+    staff_user, department, abnormal_operation, frozen_today, english
+):
+    listed = services.record_create(
+        actor=staff_user, **record_kwargs(department, abnormal_operation, EntityFactory())
+    )
     with pytest.raises(ValidationError) as caught:
-        services.record_supersede(record=listed, actor=staff_user, reason="主体有误", changes={"entity": person()})
+        services.record_supersede(
+            record=listed, actor=staff_user, reason="主体有误", changes={"entity": person()}
+        )
     assert caught.value.message_dict == {"catalog_item": [ORGANISATIONS_ONLY]}
     listed.refresh_from_db()
     assert (listed.status, CreditRecord.objects.count()) == ("disclosed", 1)
@@ -163,7 +192,9 @@ def test_an_item_cannot_leave_out_a_kind_its_disclosed_records_concern(
     item.refresh_from_db()
     assert item.subjects == Subjects.ORGANISATIONS
     with pytest.raises(ValidationError):
-        services.catalog_item_update(item=item, actor=superuser, changes={"subjects": Subjects.NATURAL_PERSONS})
+        services.catalog_item_update(
+            item=item, actor=superuser, changes={"subjects": Subjects.NATURAL_PERSONS}
+        )
 
 
 def test_the_migration_narrows_abnormal_operation_lists_without_person_records(department, frozen_today):
@@ -243,7 +274,9 @@ def catalog_form(item, **changes):
 
 def test_the_catalog_admin_shows_and_edits_the_subjects(client, superuser, department, abnormal_operation):
     client.force_login(superuser)
-    listing = client.get(reverse("admin:disclosure_catalogitem_changelist") + "?subjects__exact=organisations")
+    listing = client.get(
+        reverse("admin:disclosure_catalogitem_changelist") + "?subjects__exact=organisations"
+    )
     assert list(listing.context["cl"].queryset) == [abnormal_operation]
     assert "法人和非法人组织" in listing.content.decode()
     form = client.get(reverse("admin:disclosure_catalogitem_change", args=[abnormal_operation.pk]))
@@ -255,7 +288,9 @@ def test_the_catalog_admin_shows_and_edits_the_subjects(client, superuser, depar
     assert abnormal_operation.subjects == Subjects.BOTH
 
 
-def test_the_catalog_admin_refuses_to_leave_out_a_kind_in_use(client, superuser, department, frozen_today, english):
+def test_the_catalog_admin_refuses_to_leave_out_a_kind_in_use(
+    client, superuser, department, frozen_today, english
+):
     item = CatalogItemFactory(provider=department)
     CreditRecordFactory(catalog_item=item, entity=person(), decision_date=D(2026, 6, 1))
     client.force_login(superuser)

@@ -50,7 +50,9 @@ def queued(client, intake_department, department_key):
 
 def test_an_old_file_no_batch_names_is_deleted_and_the_rest_kept(queued, private_storage, caplog):
     orphan = stored("intake/2026/11/0123456789abcdef-records.csv", hours_old=25)
-    young = stored("intake/2026/11/fedcba9876543210-records.csv", hours_old=23)  # an upload in flight, perhaps
+    young = stored(
+        "intake/2026/11/fedcba9876543210-records.csv", hours_old=23
+    )  # an upload in flight, perhaps
     elsewhere = stored("repair/evidence/kept.pdf", hours_old=500)  # the same root holds repair evidence
     assert services.files_purge_orphans() == 1
     assert exists(orphan, young, queued.stored_file, elsewhere) == (False, True, True, True)
@@ -90,6 +92,9 @@ def test_the_command_takes_another_age_but_never_an_upload_in_flight(queued):
     call_command("intake_purge_files", stdout=out)
     assert (out.getvalue(), exists(orphan)) == ("0 files deleted\n", (True,))
     call_command("intake_purge_files", "--hours", "2", stdout=out)
-    assert (out.getvalue().splitlines()[-1], exists(orphan, queued.stored_file)) == ("1 files deleted", (False, True))
+    assert (out.getvalue().splitlines()[-1], exists(orphan, queued.stored_file)) == (
+        "1 files deleted",
+        (False, True),
+    )
     with pytest.raises(CommandError, match="at least 1"):
         call_command("intake_purge_files", "--hours", "0")

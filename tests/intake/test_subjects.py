@@ -21,7 +21,9 @@ from tests.factories import CatalogItemFactory
 
 from .conftest import auth, csv_bytes, penalty_row, person_row
 
-ORGANISATIONS_ONLY = "“经营异常名录” applies to legal persons and unincorporated organisations only, not to natural persons."
+ORGANISATIONS_ONLY = (
+    "“经营异常名录” applies to legal persons and unincorporated organisations only, not to natural persons."
+)
 PERSONS_ONLY = "“执业资格惩戒” applies to natural persons only, not to organisations."
 
 
@@ -47,7 +49,9 @@ def test_the_rows_wait_where_this_database_keeps_them(intake_department):
 
 
 @pytest.mark.parametrize("bulk", [False, True])
-def test_a_row_whose_item_does_not_apply_to_its_entity_is_refused_with_line_and_column(submit, items, english, bulk):
+def test_a_row_whose_item_does_not_apply_to_its_entity_is_refused_with_line_and_column(
+    submit, items, english, bulk
+):
     rows = [
         listed(1),  # an enterprise on the abnormal-operation list: fine
         person_row(2, catalog_item="tst-abnormal", penalty_amount=""),  # a natural person on it
@@ -76,7 +80,9 @@ def test_a_correction_moving_a_record_to_a_person_is_refused(submit, items, engl
     submit(csv_bytes([listed(1)]))
     batch = submit(csv_bytes([person_row(1, catalog_item="tst-abnormal", penalty_amount="",
                                          decision_number=listed(1)["decision_number"])]))  # fmt: skip
-    assert batch.errors == [{"line": 2, "column": "catalog_item", "code": "subjects", "message": ORGANISATIONS_ONLY}]
+    assert batch.errors == [
+        {"line": 2, "column": "catalog_item", "code": "subjects", "message": ORGANISATIONS_ONLY}
+    ]
     assert CreditRecord.objects.get().entity.kind == EntityKind.ENTERPRISE
 
 
@@ -97,7 +103,9 @@ def test_the_department_api_reports_it_after_the_worker(client, items, departmen
     call_command("intake_worker", "--once", stdout=io.StringIO())
     body = client.get(response["Location"], **auth(department_key)).json()
     assert (body["status"], body["rows_refused"], body["errors"]) == (
-        "rejected", 1, [{"line": 3, "column": "catalog_item", "code": "subjects", "message": ORGANISATIONS_ONLY}]
+        "rejected",
+        1,
+        [{"line": 3, "column": "catalog_item", "code": "subjects", "message": ORGANISATIONS_ONLY}],
     )
 
 
@@ -129,5 +137,6 @@ def test_a_release_checks_again_against_the_catalog_as_it_is_then(client, submit
     report = client.get(reverse("admin:intake_batch_errors", args=[released.pk]))
     text = b"".join(report.streaming_content).decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(text))) == [
-        ["line", "column", "error", "message"], ["2", "catalog_item", "subjects", ORGANISATIONS_ONLY]
+        ["line", "column", "error", "message"],
+        ["2", "catalog_item", "subjects", ORGANISATIONS_ONLY],
     ]
