@@ -3,9 +3,10 @@
 Nothing here writes. ``read_rows`` turns a file (CSV, XLSX or JSON lines) into raw rows keyed
 by field name, refusing a broken file with a ``FileRefused`` that says why; ``RowChecker``
 checks one raw row against the rules that need no database state beyond the catalog
-(code, catalog item, its scope and whether it applies to the row's kind of entity, dates, severity, required fields, lengths, duplicates inside
-the file) and turns it into a ``Row``. What depends on the records already published (is
-this a new record, a correction, a revocation, unchanged) is decided by ``intake.services``.
+(code, catalog item, its scope and whether it applies to the row's kind of entity, dates,
+severity, required fields, lengths, duplicates inside the file) and turns it into a ``Row``.
+What depends on the records already published (is this a new record, a correction, a
+revocation, unchanged) is decided by ``intake.services``.
 """
 
 from __future__ import annotations
