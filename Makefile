@@ -28,12 +28,17 @@ demo: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py records_record_expiries
 
 # The intake worker runs beside the server (batches sent to the department API wait for it)
-# and stops with it.
+# and both stop together: when the server ends, on Ctrl-C, and on a TERM or HUP sent to this
+# shell alone. The server runs in the background too, since the shell runs a trap only once
+# its foreground command has ended, while `wait` gives way to one at once.
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (staff admin: /admin/, user 'admin', password 'admin')"
+	worker=; server=; \
+	trap 'kill $$worker $$server 2>/dev/null; wait' EXIT; \
+	trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py intake_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT) & server=$$!; \
+	wait $$server
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -44,12 +44,27 @@ class DepartmentAdmin(admin.ModelAdmin):
         return ["code"] if obj else []
 
 
+class CatalogItemForm(forms.ModelForm):
+    def clean(self):
+        """The service's own check, so narrowing the subjects under existing records is a form
+        error, not a failed save."""
+        cleaned = super().clean()
+        if self.instance.pk and "subjects" in self.changed_data and cleaned.get("subjects"):
+            try:
+                services.check_subjects_keep_records(item=self.instance, subjects=cleaned["subjects"])
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
 @admin.register(CatalogItem)
 class CatalogItemAdmin(admin.ModelAdmin):
+    form = CatalogItemForm
     list_display = [
         "code",
         "name",
         "category",
+        "subjects",
         "legal_basis_level",
         "provider",
         "disclosure_attribute",
@@ -59,6 +74,7 @@ class CatalogItemAdmin(admin.ModelAdmin):
     ]
     list_filter = [
         "category",
+        "subjects",
         "disclosure_attribute",
         "severity",
         "minor_disclosure_necessary",
@@ -363,9 +379,12 @@ class CreditRecordForm(forms.ModelForm):
             self.add_error("reason", _("Give a reason: every change to a record is traceable."))
         department = cleaned.get("department") or getattr(self.instance, "department", None)
         item = cleaned.get("catalog_item")
+        entity = cleaned.get("entity")
         try:
             if department and item:
                 services.check_in_scope(department=department, catalog_item=item)
+            if entity and item:
+                services.check_applies_to(catalog_item=item, entity=entity)
             probe = CreditRecord(**{name: cleaned.get(name) for name in services.STATED_FIELDS})
             probe.severity = probe.severity or ""
             services.record_apply_rules(probe)

@@ -181,11 +181,33 @@ class DisclosureAttribute(models.TextChoices):
     AUTHORIZED = "authorized", _("Released on authorization")
 
 
+class Subjects(models.TextChoices):
+    """Which kinds of entity a catalog item's records may concern (信用主体类型)."""
+
+    ORGANISATIONS = "organisations", _("Legal persons and unincorporated organisations")
+    NATURAL_PERSONS = "natural_persons", _("Natural persons")
+    BOTH = "both", _("Organisations and natural persons")
+
+
 class CatalogItem(BilingualName):
     """One entry of the public credit information catalog (公共信用信息目录)."""
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
     category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    subjects = models.CharField(
+        _("subjects"),
+        max_length=16,
+        choices=Subjects.choices,
+        # Both: what every item allowed before items said; an item narrows it.
+        default=Subjects.BOTH,
+        help_text=_(
+            "The kinds of entity its records may concern (信用主体类型): organisations (every entity with a "
+            "unified social credit code: enterprises, individual businesses, social organisations, public "
+            "institutions, government bodies), natural persons in key professions, or both. A record about "
+            "another kind is refused, in the admin and in intake; a kind that disclosed records concern "
+            "cannot be left out."
+        ),
+    )
     legal_basis = models.TextField(_("legal basis"))
     legal_basis_level = models.CharField(
         _("level of legal basis"), max_length=32, choices=LegalBasisLevel.choices
@@ -226,10 +248,20 @@ class CatalogItem(BilingualName):
         verbose_name = _("catalog item")
         verbose_name_plural = _("catalog items")
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(name="catalog_item_subjects_known", condition=Q(subjects__in=Subjects.values)),
+        ]
 
     @property
     def is_dishonesty(self) -> bool:
         return self.category in rules.DISHONESTY_CATEGORIES
+
+    def applies_to(self, kind: str) -> bool:
+        """Whether a record of this item may concern an entity of ``kind`` (an ``EntityKind``).
+        The one rule: the record services (and so the admin) and intake's row check ask it."""
+        if self.subjects == Subjects.BOTH:
+            return True
+        return (kind == EntityKind.NATURAL_PERSON) == (self.subjects == Subjects.NATURAL_PERSONS)
 
 
 class DisclosureRuleSetQuerySet(models.QuerySet):

@@ -87,6 +87,44 @@ def check_in_scope(*, department: Department, catalog_item: CatalogItem) -> None
         )
 
 
+def not_applicable_message(*, catalog_item: CatalogItem, kind: str) -> str:
+    """Why a record of ``catalog_item`` cannot concern an entity of ``kind`` (the item does
+    not apply to it: ``CatalogItem.applies_to``)."""
+    if kind == EntityKind.NATURAL_PERSON:
+        message = _("“%(item)s” applies to legal persons and unincorporated organisations only, not to natural persons.")
+    else:
+        message = _("“%(item)s” applies to natural persons only, not to organisations.")
+    return message % {"item": catalog_item.name}
+
+
+def check_applies_to(*, catalog_item: CatalogItem, entity: Entity) -> None:
+    """A record of ``catalog_item`` may concern ``entity``: the item's subjects include its kind."""
+    if not catalog_item.applies_to(entity.kind):
+        raise ValidationError({"catalog_item": not_applicable_message(catalog_item=catalog_item, kind=entity.kind)})
+
+
+def check_subjects_keep_records(*, item: CatalogItem, subjects: str) -> None:
+    """An item may stop applying to a kind of entity only when none of its disclosed records
+    (or withdrawn ones, which a revoked repair discloses again) concerns that kind."""
+    narrowed = CatalogItem(pk=item.pk, subjects=subjects)
+    live = CreditRecord.objects.filter(
+        catalog_item=item, status__in=(RecordStatus.DISCLOSED, RecordStatus.WITHDRAWN)
+    )
+    kinds = set(live.values_list("entity__kind", flat=True).distinct())
+    excluded = [kind for kind in kinds if not narrowed.applies_to(kind)]
+    if excluded:
+        count = live.filter(entity__kind__in=excluded).count()
+        raise ValidationError(
+            {
+                "subjects": _(
+                    "%(count)d disclosed or withdrawn record(s) of this item concern a kind of entity it would no "
+                    "longer apply to: correct or revoke them first."
+                )
+                % {"count": count}
+            }
+        )
+
+
 def compute_periods(
     *,
     item: CatalogItem,
@@ -297,12 +335,14 @@ def record_create(
 ) -> CreditRecord:
     """Publish a new record for a department.
 
-    Checks the actor acts for the department and the catalog item is in its scope, computes
+    Checks the actor acts for the department, the catalog item is in its scope and applies
+    to the entity's kind (organisation or natural person), computes
     the disclosure dates under the rule set in force on the decision date, and writes a
     ``created`` event carrying the full record.
     """
     check_can_act(actor=actor, department=department)
     check_in_scope(department=department, catalog_item=catalog_item)
+    check_applies_to(catalog_item=catalog_item, entity=entity)
     record = CreditRecord(
         entity=entity,
         catalog_item=catalog_item,
@@ -353,7 +393,8 @@ def record_correct(
 ) -> CreditRecord:
     """Correct what a department stated about a disclosed record.
 
-    Locks the record, re-checks scope, recomputes the dates and writes a ``corrected`` event
+    Locks the record, re-checks scope and, when the entity or the item changes, that the item
+    applies to the entity, recomputes the dates and writes a ``corrected`` event
     with the old and new value of each changed field. A correction that changes nothing
     writes nothing. With ``changes={}`` it only recomputes the dates under the current rule
     sets (``records_recompute_periods``, whose caller checks the permission: ``check_actor``).
@@ -376,6 +417,8 @@ def record_correct(
     former_entity_id = record.entity_id
     for name, value in changes.items():
         setattr(record, name, value)
+    if "entity" in changes or "catalog_item" in changes:
+        check_applies_to(catalog_item=record.catalog_item, entity=record.entity)
     _check_decision_date(record)
     record_apply_rules(record)
     after = _snapshot(record)
@@ -687,7 +730,8 @@ def catalog_item_update(*, item: CatalogItem, actor, changes: dict, reason: str 
     """Change a catalog item. A change that alters what its records publish (its code, its
     category, whether it is public) reaches agencies' copies at once: each record that
     enters, leaves or changes in them gets a ``catalog_changed`` event (``disclosed``,
-    ``removed`` or ``updated`` in the feed)."""
+    ``removed`` or ``updated`` in the feed). Its subjects cannot leave out a kind of entity its
+    disclosed or withdrawn records concern (``check_subjects_keep_records``)."""
     unknown = set(changes) - {f.name for f in CatalogItem._meta.concrete_fields} - {"provider"}
     if unknown or "id" in changes:
         raise TypeError(f"not changeable: {sorted(unknown)}")
@@ -697,6 +741,8 @@ def catalog_item_update(*, item: CatalogItem, actor, changes: dict, reason: str 
         for name, value in changes.items()
         if getattr(current, name) != value and name != "provider"
     }
+    if "subjects" in diff:
+        check_subjects_keep_records(item=current, subjects=changes["subjects"])
     for name, value in changes.items():
         setattr(current, name, value)
     current.full_clean()

@@ -3,9 +3,10 @@
 Nothing here writes. ``read_rows`` turns a file (CSV, XLSX or JSON lines) into raw rows keyed
 by field name, refusing a broken file with a ``FileRefused`` that says why; ``RowChecker``
 checks one raw row against the rules that need no database state beyond the catalog
-(code, catalog item and scope, dates, severity, required fields, lengths, duplicates inside
-the file) and turns it into a ``Row``. What depends on the records already published (is
-this a new record, a correction, a revocation, unchanged) is decided by ``intake.services``.
+(code, catalog item, its scope and whether it applies to the row's kind of entity, dates,
+severity, required fields, lengths, duplicates inside the file) and turns it into a ``Row``.
+What depends on the records already published (is this a new record, a correction, a
+revocation, unchanged) is decided by ``intake.services``.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ FIELDS = (
           gettext_lazy("The entity's current name. A known code with a new name renames the entity; the former name stays searchable.")),
     Field("catalog_item", "目录项编码", gettext_lazy("Catalog item code"), True, 50,
           ("信息类别编码", "catalog_item_code"), "samr-penalty",
-          gettext_lazy("The code of a catalog item inside the department's business scope.")),
+          gettext_lazy("The code of a catalog item inside the department's business scope that applies to the "
+                       "row's entity: an item for organisations takes no identity number, one for natural "
+                       "persons no code.")),
     Field("decision_number", "决定文书号", gettext_lazy("Decision document number"), True, 100,
           ("文书号", "行政处罚决定书文号", "行政许可决定文书号"), "京朝市监罚〔2026〕1号",
           gettext_lazy("Unique within the department: the same number again corrects (or revokes) that record.")),
@@ -619,6 +622,11 @@ class RowChecker:
                 fail("catalog_item", "out_of_scope", _("“%(item)s” is outside the business scope of %(department)s.")
                      % {"item": item.name, "department": self.department.name})  # fmt: skip
                 item = None
+            elif code:
+                # Who the row names: a natural person by the identity number, else an organisation.
+                kind = EntityKind.NATURAL_PERSON if masked else entity_kind_of(code)
+                if not item.applies_to(kind):
+                    fail("catalog_item", "subjects", services.not_applicable_message(catalog_item=item, kind=kind))
         dates = {}
         for name in ("decision_date", "valid_from", "valid_until"):
             try:

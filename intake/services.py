@@ -710,6 +710,14 @@ def batch_process(
         return _apply(batch, check, rows, actor=actor, bulk=bulk, progress=progress, started=started)
 
 
+# Where ``file_store`` keeps files, inside the intake storage (which may be MEDIA_ROOT itself,
+# beside repair evidence: the purge looks nowhere else).
+FILES_DIR = "intake"
+# A stored file no batch names is an orphan once it is this old: the API saves the batch a
+# moment after its file, so a file that young may be an upload in flight.
+ORPHAN_AGE = dt.timedelta(hours=24)
+
+
 def intake_storage():
     """Where intake files wait (``STORAGES["intake"]``, ``INTAKE_FILES_ROOT``)."""
     return storages["intake"]
@@ -718,7 +726,7 @@ def intake_storage():
 def file_store(stream, *, name: str, sha256: str) -> str:
     """Keep a submitted file until it is run or released; returns its name in the storage."""
     stream.seek(0)
-    return intake_storage().save(f"intake/{timezone.localdate():%Y/%m}/{sha256[:16]}-{_safe(name)}", File(stream))
+    return intake_storage().save(f"{FILES_DIR}/{timezone.localdate():%Y/%m}/{sha256[:16]}-{_safe(name)}", File(stream))
 
 
 def file_discard(batch: Batch) -> None:
@@ -730,6 +738,46 @@ def file_discard(batch: Batch) -> None:
             intake_storage().delete(name)
         except OSError:
             logger.exception("intake batch %s: its file %s could not be deleted", batch.number, name)
+
+
+def files_purge_orphans(*, older_than: dt.timedelta = ORPHAN_AGE) -> int:
+    """Delete the stored intake files that no batch names and that are older than
+    ``older_than``: left by a process that died between storing a file and saving its batch,
+    or whose deletion failed once its batch ended. Returns how many were deleted. Safe to run
+    in several processes at once: a file already gone is skipped."""
+    storage = intake_storage()
+    if not storage.exists(FILES_DIR):
+        return 0
+    cutoff = timezone.now() - older_than
+    old = []
+    folders = [FILES_DIR]
+    while folders:
+        folder = folders.pop()
+        subfolders, names = storage.listdir(folder)
+        folders.extend(f"{folder}/{name}" for name in subfolders)
+        for name in names:
+            path = f"{folder}/{name}"
+            try:
+                if storage.get_modified_time(path) < cutoff:
+                    old.append(path)
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+    if not old:
+        return 0
+    # A batch names its file from a moment after storing it: an old file no batch names now
+    # never will be.
+    named = set()
+    for start in range(0, len(old), 500):
+        chunk = old[start : start + 500]
+        named.update(Batch.objects.filter(stored_file__in=chunk).values_list("stored_file", flat=True))
+    deleted = 0
+    for path in old:
+        if path in named:
+            continue
+        storage.delete(path)
+        logger.warning("intake file %s: no batch names it; deleted", path)
+        deleted += 1
+    return deleted
 
 
 def _safe(name: str) -> str:

@@ -1,6 +1,6 @@
 """The demo catalog and departments: real kinds of record with their real legal bases."""
 
-from disclosure.models import DisclosureAttribute, LegalBasisLevel
+from disclosure.models import DisclosureAttribute, LegalBasisLevel, Subjects
 from disclosure.rules import Category, Severity
 
 DEPARTMENTS = [
@@ -211,6 +211,33 @@ CATALOG = [
 ]
 
 SHARED_ONLY = {"penalty-shared": DisclosureAttribute.SHARED}
+
+# Which kinds of entity each item's records may concern (信用主体类型), by its legal basis.
+# Licences, penalties, serious-dishonesty and key-attention lists, judgment debtors and
+# commitments may concern natural persons as well; the qualifications, permits and grades
+# that only a market entity can hold, the abnormal-operation list (market entities that
+# failed their reporting duties) and inspections of enterprises' annual reports concern
+# organisations only.
+ORGANISATIONS, BOTH = Subjects.ORGANISATIONS, Subjects.BOTH
+SUBJECTS = {
+    "licence-general": BOTH,
+    "licence-food": ORGANISATIONS,  # 食品经营者: a market entity
+    "licence-construction": ORGANISATIONS,  # 建筑业企业资质
+    "penalty-simple": BOTH,  # 简易程序: citizens up to 200 yuan, organisations up to 3,000 yuan
+    "penalty-market": BOTH,
+    "penalty-tax": BOTH,
+    "penalty-environment": BOTH,
+    "penalty-safety": BOTH,  # also the persons in charge (《安全生产法》)
+    "serious-market": BOTH,
+    "serious-tax": BOTH,  # 重大税收违法失信主体: natural persons too
+    "abnormal-operation": ORGANISATIONS,
+    "key-attention-safety": BOTH,
+    "judgment-debtor": BOTH,
+    "red-tax-a": ORGANISATIONS,  # 纳税信用评价: enterprise taxpayers
+    "red-customs-aeo": ORGANISATIONS,  # 海关认证企业
+    "commitment": BOTH,
+    "penalty-shared": ORGANISATIONS,  # annual reports of enterprises (《企业信息公示暂行条例》)
+}
 
 # What each kind of record typically says: (facts, legal basis cited, outcome, amount range).
 WORDING = {

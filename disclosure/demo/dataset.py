@@ -147,6 +147,7 @@ class DatasetGenerator:
         self.spent: dict[str, float] = defaultdict(float)
         self.now = timezone.now()
         self.names: list[tuple[int, list[str]]] = []
+        self.person_ids: set[int] = set()  # the natural persons of this run: their records' items apply to them
         self.gram_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
 
     # -- entities -------------------------------------------------------------------------
@@ -167,6 +168,7 @@ class DatasetGenerator:
             code = authority = entity_type = digest = None
             masked = legal_rep = ""
             if kind == EntityKind.NATURAL_PERSON:
+                self.person_ids.add(entity_id)
                 # Birth date and sequence number from the offset: unique by construction.
                 birth = dt.date(1960, 1, 1) + dt.timedelta(days=offset // 1000)
                 first17 = f"{division}{birth:%Y%m%d}{offset % 1000:03d}"
@@ -252,6 +254,13 @@ class DatasetGenerator:
     def _record_rows(self, first_id, entity_ids, items, departments, rule_sets) -> Iterator[tuple]:
         rng = self.rng
         weights = [1 if item.category in VALIDITY_CATEGORIES else 3 for item in items]
+        # The items that apply to natural persons, and to organisations: a drawn item that does not
+        # apply to the drawn entity is drawn again among these.
+        applicable = {
+            person: [(item, weight) for item, weight in zip(items, weights, strict=True)
+                     if item.applies_to(EntityKind.NATURAL_PERSON if person else EntityKind.ENTERPRISE)]
+            for person in (True, False)
+        }  # fmt: skip
         now = self.now.isoformat()
         low, high = entity_ids
         # Many records share an item and a decision date: compute each combination once.
@@ -259,6 +268,12 @@ class DatasetGenerator:
         for offset in range(self.record_count):
             record_id = first_id + offset
             item = rng.choices(items, weights)[0]
+            entity_id = rng.randint(low, high)
+            person = entity_id in self.person_ids
+            if not item.applies_to(EntityKind.NATURAL_PERSON if person else EntityKind.ENTERPRISE):
+                if not applicable[person]:
+                    raise ValueError(f"no catalog item applies to entity {entity_id}")
+                item = rng.choices(*zip(*applicable[person], strict=True))[0]
             decided = self.as_of - dt.timedelta(days=int(rng.triangular(0, 1400, 200)))
             facts, basis, outcome, _amount = rng.choice(WORDING[item.code])
             valid_from = valid_until = None
@@ -281,7 +296,7 @@ class DatasetGenerator:
             number = f"{DECISION_PREFIX.get(department.code, 'G')}〔{decided.year}〕G{record_id:09d}号"
             yield (
                 record_id,
-                rng.randint(low, high),
+                entity_id,
                 item.pk,
                 department.pk,
                 number,

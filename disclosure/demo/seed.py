@@ -20,7 +20,7 @@ from disclosure.models import CatalogItem, CreditRecord, Department, Entity, Ent
 from disclosure.rules import VALIDITY_CATEGORIES, add_months
 
 from . import names
-from .catalog import CATALOG, DECISION_PREFIX, DEPARTMENTS, SHARED_ONLY, VALIDITY_PREFIX, WORDING
+from .catalog import CATALOG, DECISION_PREFIX, DEPARTMENTS, SHARED_ONLY, SUBJECTS, VALIDITY_PREFIX, WORDING
 
 STAFF_GROUP = "Department staff"
 # Changing an entity (its name above all) is registration work: the market regulator's.
@@ -125,6 +125,7 @@ class DemoSeeder:
                 name=name,
                 name_en=name_en,
                 category=category,
+                subjects=SUBJECTS[code],
                 legal_basis=basis,
                 legal_basis_level=level,
                 provider=departments[provider],

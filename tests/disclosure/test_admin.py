@@ -320,7 +320,7 @@ def test_a_catalog_item_made_shared_in_the_admin_tells_the_feed(client, superuse
         reverse("admin:disclosure_catalogitem_change", args=[item.pk]),
         {
             "name": item.name, "name_en": item.name_en, "code": item.code, "category": item.category,
-            "legal_basis": item.legal_basis, "legal_basis_level": item.legal_basis_level,
+            "subjects": item.subjects, "legal_basis": item.legal_basis, "legal_basis_level": item.legal_basis_level,
             "provider": item.provider_id, "disclosure_attribute": "shared", "severity": item.severity,
             "repairable": "on",
         },

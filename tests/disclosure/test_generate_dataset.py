@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from disclosure import uscc
-from disclosure.models import CreditRecord, Entity, EntityKind, EventKind, RecordEvent
+from disclosure.models import CatalogItem, CreditRecord, Entity, EntityKind, EventKind, RecordEvent
 
 
 def test_generates_the_requested_rows_with_valid_codes_and_events(db, frozen_today):
@@ -24,6 +24,12 @@ def test_generates_the_requested_rows_with_valid_codes_and_events(db, frozen_tod
     codes = list(Entity.objects.exclude(kind=EntityKind.NATURAL_PERSON).values_list("code", flat=True))
     assert [uscc.validate(code) for code in codes] == codes
     assert Entity.objects.filter(kind=EntityKind.NATURAL_PERSON, id_number_digest=None).count() == 0
+    # Each record's catalog item applies to its entity's kind (the abnormal-operation list never
+    # to a natural person).
+    pairs = set(CreditRecord.objects.values_list("catalog_item__code", "entity__kind").distinct())
+    items = {item.code: item for item in CatalogItem.objects.all()}
+    assert [(code, kind) for code, kind in pairs if not items[code].applies_to(kind)] == []
+    assert {kind for _code, kind in pairs} >= {EntityKind.NATURAL_PERSON, EntityKind.ENTERPRISE}
     # Computed dates are the site's own: a record recomputed through the service is unchanged.
     from disclosure import services
 

@@ -505,7 +505,7 @@ def test_an_admin_edit_of_a_catalog_item_shows_at_once(world):
     warm(world["urls"])
     response = _root(world).post(reverse("admin:disclosure_catalogitem_change", args=[item.pk]), {
         "name": "行政处罚（后台改名）", "name_en": "Penalty (renamed)", "code": item.code, "category": item.category,
-        "legal_basis": item.legal_basis, "legal_basis_level": item.legal_basis_level,
+        "subjects": item.subjects, "legal_basis": item.legal_basis, "legal_basis_level": item.legal_basis_level,
         "provider": item.provider_id, "disclosure_attribute": item.disclosure_attribute, "severity": item.severity,
         "repairable": "on",
     })  # fmt: skip

@@ -18,6 +18,7 @@ from disclosure.models import (
     EventKind,
     RecordEvent,
     RecordStatus,
+    Subjects,
 )
 from disclosure.rules import Category, Severity
 from repair.models import Application
@@ -61,6 +62,35 @@ def test_full_demo_meets_the_floors(db, frozen_today):
     assert RecordEvent.objects.filter(kind=EventKind.EXPIRED).count() == (
         CreditRecord.objects.filter(status=RecordStatus.DISCLOSED, disclosure_end__lt=AS_OF).count()
     )
+    # Natural persons have records, each under an item that applies to them.
+    persons = CreditRecord.objects.filter(entity__kind=EntityKind.NATURAL_PERSON).select_related("catalog_item")
+    assert persons.exists()
+    assert all(record.catalog_item.applies_to(EntityKind.NATURAL_PERSON) for record in persons)
+
+
+def test_the_demo_catalog_says_whom_each_item_concerns(db):
+    seeder = DemoSeeder(seed=1, as_of=AS_OF, entities=0, records=0)
+    seeder.catalog(seeder.departments())
+    organisations, both = Subjects.ORGANISATIONS, Subjects.BOTH
+    assert dict(CatalogItem.objects.values_list("code", "subjects")) == {
+        "abnormal-operation": organisations,  # 经营异常名录: market entities only
+        "licence-food": organisations,
+        "licence-construction": organisations,
+        "red-tax-a": organisations,
+        "red-customs-aeo": organisations,
+        "penalty-shared": organisations,
+        "licence-general": both,
+        "penalty-simple": both,
+        "penalty-market": both,
+        "penalty-tax": both,
+        "penalty-environment": both,
+        "penalty-safety": both,
+        "serious-market": both,
+        "serious-tax": both,
+        "key-attention-safety": both,
+        "judgment-debtor": both,
+        "commitment": both,
+    }
 
 
 def fingerprint():

@@ -2,7 +2,10 @@
 
 Run one or more, on one machine or several sharing the database and ``INTAKE_FILES_ROOT``:
 each batch is run by one worker. SIGTERM or SIGINT stops a worker after the batch in hand; a
-worker stopped harder leaves nothing written, and its batch is taken up again."""
+worker stopped harder leaves nothing written, and its batch is taken up again.
+
+A worker also deletes the intake files no batch names (``services.files_purge_orphans``)
+when it starts and then every hour, between batches."""
 
 import os
 import signal
@@ -13,7 +16,9 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connection
 
-from intake import queue
+from intake import queue, services
+
+PURGE_EVERY = 3600  # seconds between looks for orphaned intake files
 
 
 class Command(BaseCommand):
@@ -34,9 +39,13 @@ class Command(BaseCommand):
         if threading.current_thread() is not threading.main_thread():
             worker += f":{threading.current_thread().name}"
         failures = 0
+        next_purge = time.monotonic()
         while not stop.is_set():
             if not connection.in_atomic_block:
                 close_old_connections()  # between batches: a connection PostgreSQL dropped is made again
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + PURGE_EVERY
+                self.purge()
             try:
                 batch = queue.batch_claim(worker=worker)
             except DatabaseError as exc:
@@ -69,3 +78,13 @@ class Command(BaseCommand):
                 f"revoked {ended.revoked}, unchanged {ended.unchanged}, refused {ended.rows_refused}, "
                 f"{time.monotonic() - started:.1f} s"
             )
+
+    def purge(self) -> None:
+        """Files a process that died left without their batch; a failure waits for the next look."""
+        try:
+            deleted = services.files_purge_orphans()
+        except (DatabaseError, OSError, NotImplementedError) as exc:
+            self.stderr.write(f"intake worker: cannot look for orphaned intake files now ({exc})")
+            return
+        if deleted:
+            self.stdout.write(f"{deleted} orphaned intake file(s) deleted")
