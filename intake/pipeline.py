@@ -550,6 +550,22 @@ class RowChecker:
         self.fingerprints: dict[str, identity.Fingerprint] = {}  # an identity number as written -> its fingerprint
         self._periods: dict[tuple, object] = {}
 
+    def item_problem(self, item: CatalogItem, code: str, masked: str) -> tuple[str, str] | None:
+        """Why this department may not publish a record of ``item`` about the entity a row
+        names (``code``: its code or, with ``masked``, a natural person's fingerprint; empty
+        when the row names none that is valid): (error code, message), or None. Asked by
+        ``check`` and again by the import, under the batch's lock, with the catalog and the
+        scope as they are then."""
+        if item.pk not in self.scope:
+            return "out_of_scope", _("“%(item)s” is outside the business scope of %(department)s.") % {
+                "item": item.name, "department": self.department.name}  # fmt: skip
+        if code:
+            # Who the row names: a natural person by the identity number, else an organisation.
+            kind = EntityKind.NATURAL_PERSON if masked else entity_kind_of(code)
+            if not item.applies_to(kind):
+                return "subjects", services.not_applicable_message(catalog_item=item, kind=kind)
+        return None
+
     def check(self, raw: RawRow) -> tuple[Row | None, list[RowError]]:
         self.keys = (raw.line, "", "", "")
         if raw.problem:
@@ -618,15 +634,10 @@ class RowChecker:
             if item is None:
                 fail("catalog_item", "catalog_unknown", _("No catalog item has the code “%(code)s”.")
                      % {"code": values["catalog_item"]})  # fmt: skip
-            elif item.pk not in self.scope:
-                fail("catalog_item", "out_of_scope", _("“%(item)s” is outside the business scope of %(department)s.")
-                     % {"item": item.name, "department": self.department.name})  # fmt: skip
-                item = None
-            elif code:
-                # Who the row names: a natural person by the identity number, else an organisation.
-                kind = EntityKind.NATURAL_PERSON if masked else entity_kind_of(code)
-                if not item.applies_to(kind):
-                    fail("catalog_item", "subjects", services.not_applicable_message(catalog_item=item, kind=kind))
+            elif problem := self.item_problem(item, code, masked):
+                fail("catalog_item", *problem)
+                if problem[0] == "out_of_scope":
+                    item = None
         dates = {}
         for name in ("decision_date", "valid_from", "valid_until"):
             try:

@@ -114,6 +114,7 @@ class Outcome:
     entities_renamed: int = 0
     file_format: str = ""
     encoding: str = ""
+    columns: dict[str, str] = field(default_factory=dict)  # field name -> the file's column for it
 
     def refuse(self, errors: list[pipeline.RowError]) -> None:
         line = errors[0].line
@@ -370,6 +371,7 @@ def batch_check(*, department: Department, stream, file_name: str, rows, progres
             pending = 0
     if outcome.rows_total == 0:
         raise pipeline.FileRefused(_("The file holds no rows."))
+    outcome.columns = columns
     rows.finish(outcome, columns)
     if progress and pending:
         progress(pending)
@@ -388,7 +390,7 @@ def _lock_department(department: Department) -> None:
 class Writer:
     """Pass 2 for one batch, inside its transaction."""
 
-    def __init__(self, *, batch: Batch, actor, import_valid_rows: bool, bulk: bool, progress=None):
+    def __init__(self, *, batch: Batch, actor, import_valid_rows: bool, bulk: bool, progress=None, columns=None):
         self.batch = batch
         self.department = batch.department
         self.actor = actor
@@ -397,6 +399,7 @@ class Writer:
         self.progress = progress
         self.outcome = Outcome()
         self.checker = pipeline.RowChecker(department=self.department)
+        self.columns = columns or {}  # the file's columns, for the errors found here
         self.renamed: set[str] = set()
         self.today = timezone.localdate()
         self.entities: dict[str, Entity] = {}  # code -> the entity as the chunk's rows refer to it
@@ -470,6 +473,8 @@ class Writer:
         links, creates = [], []
         for row, record in pairs:
             action, changes, error = classify(row, record, known.get(row.code, (None,))[0])
+            if not error and action in (Action.CREATE, Action.CORRECT):
+                error = self.item_error(row)
             if error:
                 self.refuse(error)
                 continue
@@ -504,6 +509,14 @@ class Writer:
         self.write_links(links)
         if self.progress:
             self.progress(len(chunk))
+
+    def item_error(self, row: pipeline.Row) -> pipeline.RowError | None:
+        """The row's catalog item checked again, against the catalog and the department's scope
+        as they are under the batch's lock: either may have changed since the check pass (a
+        batch waits for its worker, or for a second clerk's release)."""
+        problem = self.checker.item_problem(self.checker.items_by_id[row.catalog_item_id], row.code, row.id_number_masked)
+        column = pipeline.column_of(self.columns, "catalog_item")
+        return None if problem is None else pipeline.RowError(row.line, column, *problem)
 
     def create_entities(self, chunk: list[pipeline.Row], known: dict) -> None:
         from . import bulk
@@ -842,7 +855,8 @@ def _apply(batch: Batch, check: Outcome, rows, *, actor, bulk, progress, started
             else:
                 _hold(batch)
             writer = Writer(batch=batch, actor=actor, import_valid_rows=batch.import_valid_rows, bulk=bulk,
-                            progress=(lambda n: progress("import", n)) if progress else None)  # fmt: skip
+                            progress=(lambda n: progress("import", n)) if progress else None,
+                            columns=check.columns)  # fmt: skip
             writer.write(rows)
             _fill(batch, writer.outcome, check=check)
             batch.status = BatchStatus.IMPORTED
@@ -905,7 +919,8 @@ def _release(batch: Batch, stored, *, actor, bulk) -> Batch:
                 locked.released_by = actor
                 if bulk is None:
                     bulk = check.actions[Action.CREATE] >= settings.INTAKE_BULK_FROM
-                writer = Writer(batch=locked, actor=actor, import_valid_rows=batch.import_valid_rows, bulk=bulk)
+                writer = Writer(batch=locked, actor=actor, import_valid_rows=batch.import_valid_rows, bulk=bulk,
+                                columns=check.columns)  # fmt: skip
                 writer.write(rows)
                 _fill(locked, writer.outcome, check=check)
                 locked.status = BatchStatus.IMPORTED

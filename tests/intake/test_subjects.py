@@ -140,3 +140,29 @@ def test_a_release_checks_again_against_the_catalog_as_it_is_then(client, submit
         ["line", "column", "error", "message"],
         ["2", "catalog_item", "subjects", ORGANISATIONS_ONLY],
     ]
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_the_import_checks_the_item_again_under_the_batchs_lock(submit, items, english, bulk, monkeypatch):
+    """Checked against the catalog as it is when the rows are written, not as it was when
+    they were read: a person's row under an item narrowed meanwhile is refused, by line and
+    by the file's column, and nothing of the batch is written."""
+    CatalogItem.objects.filter(code="tst-abnormal").update(subjects=Subjects.BOTH)
+    rows = [listed(1), person_row(2, catalog_item="tst-abnormal", penalty_amount="")]
+    chinese = csv_bytes(rows).decode().replace("catalog_item", "目录项编码", 1).encode()
+    take_lock = services._lock_department
+
+    def narrow_then_lock(department):
+        CatalogItem.objects.filter(code="tst-abnormal").update(subjects=Subjects.ORGANISATIONS)
+        take_lock(department)
+
+    monkeypatch.setattr(services, "_lock_department", narrow_then_lock)
+    batch = submit(chinese, bulk=bulk)
+    assert (batch.status, batch.rows_refused) == (BatchStatus.REJECTED, 1)
+    assert batch.errors == [{"line": 3, "column": "目录项编码", "code": "subjects", "message": ORGANISATIONS_ONLY}]
+    assert (CreditRecord.objects.count(), RecordEvent.objects.count()) == (0, 0)
+
+    CatalogItem.objects.filter(code="tst-abnormal").update(subjects=Subjects.BOTH)
+    imported = submit(chinese, bulk=bulk, import_valid_rows=True)
+    assert (imported.status, imported.created, imported.rows_refused) == (BatchStatus.IMPORTED, 1, 1)
+    assert list(CreditRecord.objects.values_list("entity__kind", flat=True)) == [EntityKind.ENTERPRISE]
