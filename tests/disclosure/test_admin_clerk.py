@@ -4,25 +4,12 @@ labels translated, a record's history readable."""
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from disclosure import services
 from tests.factories import CatalogItemFactory, CreditRecordFactory, EntityFactory
 
 D = dt.date
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clerk(client, staff_user, department):
-    staff_user.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="disclosure",
-            codename__in=["view_creditrecord", "add_creditrecord", "change_creditrecord", "view_entity"],
-        )
-    )
-    client.force_login(staff_user)
-    return client
 
 
 def test_the_clerks_department_is_preset_and_the_entity_found_by_code_or_name(clerk, department):

@@ -218,20 +218,6 @@ def test_the_migration_narrows_abnormal_operation_lists_without_person_records(d
 # -- the admin ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def clerk_client(client, staff_user):
-    from django.contrib.auth.models import Permission
-
-    staff_user.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="disclosure",
-            codename__in=["view_creditrecord", "add_creditrecord", "change_creditrecord", "view_entity"],
-        )
-    )
-    client.force_login(staff_user)
-    return client
-
-
 def record_form(entity, item, department):
     return {
         "entity": entity.pk, "catalog_item": item.pk, "department": department.pk,
@@ -242,21 +228,21 @@ def record_form(entity, item, department):
     }  # fmt: skip
 
 
-def test_the_admin_form_names_the_mismatch(clerk_client, department, abnormal_operation, frozen_today):
+def test_the_admin_form_names_the_mismatch(clerk, department, abnormal_operation, frozen_today):
     entity = person()
     with translation.override("en"):
         url_en = reverse("admin:disclosure_creditrecord_add")
-    response = clerk_client.post(url_en, record_form(entity, abnormal_operation, department))
+    response = clerk.post(url_en, record_form(entity, abnormal_operation, department))
     assert (url_en, response.status_code) == ("/en/admin/disclosure/creditrecord/add/", 200)
     assert response.context["adminform"].form.errors == {"catalog_item": [ORGANISATIONS_ONLY]}
-    zh = clerk_client.post(
+    zh = clerk.post(
         "/admin/disclosure/creditrecord/add/", record_form(entity, abnormal_operation, department)
     )
     assert zh.context["adminform"].form.errors == {
         "catalog_item": ["“经营异常名录”的信用主体为法人和非法人组织，不适用于自然人。"]
     }
     assert CreditRecord.objects.count() == 0
-    ok = clerk_client.post(
+    ok = clerk.post(
         "/admin/disclosure/creditrecord/add/", record_form(EntityFactory(), abnormal_operation, department)
     )
     assert ok.status_code == 302
