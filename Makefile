@@ -30,14 +30,16 @@ demo: migrate
 # The intake worker runs beside the server (batches sent to the department API wait for it)
 # and both stop together: when the server ends, on Ctrl-C, and on a TERM or HUP sent to this
 # shell alone. The server runs in the background too, since the shell runs a trap only once
-# its foreground command has ended, while `wait` gives way to one at once.
+# its foreground command has ended, while `wait` gives way to one at once. The server keeps
+# the terminal as its input (fd 3): a background job's is /dev/null, and `breakpoint()` in a
+# view needs it.
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (staff admin: /admin/, user 'admin', password 'admin')"
-	worker=; server=; \
+	exec 3<&0; worker=; server=; \
 	trap 'kill $$worker $$server 2>/dev/null; wait' EXIT; \
 	trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py intake_worker & worker=$$!; \
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT) & server=$$!; \
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT) <&3 & server=$$!; \
 	wait $$server
 
 test: install

@@ -140,7 +140,7 @@ def main() -> None:
     run = start_run(args.database_url)
     prewarm(args.database_url, SEARCH_TABLES)
     setup_django(args.database_url)
-    fragments = pick_fragments() + [("asked for", text, -1) for text in args.fragment]
+    fragments = pick_fragments() + [("asked for", text, None) for text in args.fragment]
     rows = []
     with Gunicorn(args.database_url, workers=2, port=PORT_BASE + 2) as server:
         for label, query, expected in fragments:

@@ -554,8 +554,8 @@ class RowChecker:
         """Why this department may not publish a record of ``item`` about the entity a row
         names (``code``: its code or, with ``masked``, a natural person's fingerprint; empty
         when the row names none that is valid): (error code, message), or None. Asked by
-        ``check`` and again by the import, under the batch's lock, with the catalog and the
-        scope as they are then."""
+        ``check`` and again by the import, with the catalog and the scope as they are when it
+        starts writing (after taking the department's intake lock)."""
         if item.pk not in self.scope:
             return "out_of_scope", _("“%(item)s” is outside the business scope of %(department)s.") % {
                 "item": item.name, "department": self.department.name}  # fmt: skip

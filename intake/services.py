@@ -512,8 +512,9 @@ class Writer:
 
     def item_error(self, row: pipeline.Row) -> pipeline.RowError | None:
         """The row's catalog item checked again, against the catalog and the department's scope
-        as they are under the batch's lock: either may have changed since the check pass (a
-        batch waits for its worker, or for a second clerk's release)."""
+        as they are when the write starts: either may have changed since the check pass (a
+        batch waits for its worker, or for a second clerk's release). A catalog edit committed
+        while the write runs is not seen: editing an item takes no lock the import holds."""
         problem = self.checker.item_problem(self.checker.items_by_id[row.catalog_item_id], row.code, row.id_number_masked)
         column = pipeline.column_of(self.columns, "catalog_item")
         return None if problem is None else pipeline.RowError(row.line, column, *problem)
@@ -523,7 +524,7 @@ class Writer:
 
         new = {}
         for row in chunk:
-            if not row.revoked and row.code not in known and row.code not in new:
+            if not row.revoked and row.code not in known and row.code not in new and self.item_error(row) is None:
                 if row.id_number_masked:
                     new[row.code] = bulk.entity_build_known_person(
                         name=row.entity_name, fingerprint=identity.Fingerprint(row.code, row.id_number_masked)
@@ -785,7 +786,7 @@ def files_purge_orphans(*, older_than: dt.timedelta = ORPHAN_AGE) -> int:
         named.update(Batch.objects.filter(stored_file__in=chunk).values_list("stored_file", flat=True))
     deleted = 0
     for path in old:
-        if path in named:
+        if path in named or not storage.exists(path):  # named, or deleted by another purge meanwhile
             continue
         storage.delete(path)
         logger.warning("intake file %s: no batch names it; deleted", path)

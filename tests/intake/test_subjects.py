@@ -166,3 +166,6 @@ def test_the_import_checks_the_item_again_under_the_batchs_lock(submit, items, e
     imported = submit(chinese, bulk=bulk, import_valid_rows=True)
     assert (imported.status, imported.created, imported.rows_refused) == (BatchStatus.IMPORTED, 1, 1)
     assert list(CreditRecord.objects.values_list("entity__kind", flat=True)) == [EntityKind.ENTERPRISE]
+    # No entity for the refused row either (the bulk path makes a chunk's entities first).
+    assert list(Entity.objects.values_list("kind", flat=True)) == [EntityKind.ENTERPRISE]
+    assert imported.entities_created == 1
