@@ -103,6 +103,26 @@ def check_applies_to(*, catalog_item: CatalogItem, entity: Entity) -> None:
         raise ValidationError({"catalog_item": not_applicable_message(catalog_item=catalog_item, kind=entity.kind)})
 
 
+class NoLongerApplies(ValidationError):
+    """``check_still_applies`` found the item narrowed: which item, and the kind it left out."""
+
+    def __init__(self, message: str, *, catalog_item_id: int, kind: str):
+        super().__init__({"catalog_item": message})
+        self.catalog_item_id, self.kind = catalog_item_id, kind
+
+
+def check_still_applies(*, catalog_item_id: int, kinds) -> None:
+    """``check_applies_to`` again once the writer holds the event-order lock, against the
+    item's subjects as committed now. ``catalog_item_update`` narrows an item only under that
+    lock, after every writer that held it has committed: so a narrowing committed after this
+    writer's first check is seen here, and none can commit before this writer does."""
+    item = CatalogItem.objects.only("name", "name_en", "subjects").get(pk=catalog_item_id)
+    for kind in set(kinds):
+        if not item.applies_to(kind):
+            raise NoLongerApplies(not_applicable_message(catalog_item=item, kind=kind),
+                                  catalog_item_id=catalog_item_id, kind=kind)  # fmt: skip
+
+
 def check_subjects_keep_records(*, item: CatalogItem, subjects: str) -> None:
     """An item may stop applying to a kind of entity only when none of its disclosed records
     (or withdrawn ones, which a revoked repair discloses again) concerns that kind."""
@@ -369,6 +389,7 @@ def record_create(
         changes=_snapshot(record),
         effective_on=record.disclosure_start,
     )
+    check_still_applies(catalog_item_id=record.catalog_item_id, kinds=[record.entity.kind])
     return record
 
 
@@ -438,6 +459,8 @@ def record_correct(
         changes=diff,
         entity_ids=[former_entity_id],
     )
+    if "entity" in changes or "catalog_item" in changes:
+        check_still_applies(catalog_item_id=record.catalog_item_id, kinds=[record.entity.kind])
     return record
 
 
@@ -731,7 +754,9 @@ def catalog_item_update(*, item: CatalogItem, actor, changes: dict, reason: str 
     category, whether it is public) reaches agencies' copies at once: each record that
     enters, leaves or changes in them gets a ``catalog_changed`` event (``disclosed``,
     ``removed`` or ``updated`` in the feed). Its subjects cannot leave out a kind of entity its
-    disclosed or withdrawn records concern (``check_subjects_keep_records``)."""
+    disclosed or withdrawn records concern (``check_subjects_keep_records``), checked under the
+    event-order lock: a narrowing waits for the writers writing records (an import included),
+    and the writers that begin later check the item again (``check_still_applies``)."""
     unknown = set(changes) - {f.name for f in CatalogItem._meta.concrete_fields} - {"provider"}
     if unknown or "id" in changes:
         raise TypeError(f"not changeable: {sorted(unknown)}")
@@ -741,8 +766,6 @@ def catalog_item_update(*, item: CatalogItem, actor, changes: dict, reason: str 
         for name, value in changes.items()
         if getattr(current, name) != value and name != "provider"
     }
-    if "subjects" in diff:
-        check_subjects_keep_records(item=current, subjects=changes["subjects"])
     for name, value in changes.items():
         setattr(current, name, value)
     current.full_clean()
@@ -751,7 +774,13 @@ def catalog_item_update(*, item: CatalogItem, actor, changes: dict, reason: str 
         # The entities whose pages change, bumped before the event-order lock (lock order).
         bumped = set(current.records.values_list("entity_id", flat=True).distinct())
         _bump_entities(bumped, timezone.now())
+    if touches_documents or "subjects" in diff:
         lock_event_order()  # before the item's row: see the lock order
+    if "subjects" in diff:
+        # Under the event-order lock: every writer that had begun writing records has
+        # committed, and the others check the item again once they hold it
+        # (``check_still_applies``).
+        check_subjects_keep_records(item=current, subjects=changes["subjects"])
     current.save()
     if touches_documents:
         # The item's records read again under the lock: a writer that moved a record into the

@@ -459,8 +459,11 @@ def is_person_key(code: str) -> bool:
 def entity_of(row: Row, pk: int, name: str) -> Entity:
     """The known entity a row names, as the writers need it (its key and public identifier)."""
     if row.id_number_masked:
-        return Entity(pk=pk, name=name, code=None, id_number_masked=row.id_number_masked)
-    return Entity(pk=pk, name=name, code=row.code)
+        return Entity(pk=pk, name=name, code=None, id_number_masked=row.id_number_masked,
+                      kind=EntityKind.NATURAL_PERSON)  # fmt: skip
+    # The kind its code says: what the catalog's subjects tell apart (an organisation, not a
+    # person) is right whatever kind of organisation the entity was saved as.
+    return Entity(pk=pk, name=name, code=row.code, kind=entity_kind_of(row.code))
 
 
 @dataclass
@@ -555,7 +558,8 @@ class RowChecker:
         names (``code``: its code or, with ``masked``, a natural person's fingerprint; empty
         when the row names none that is valid): (error code, message), or None. Asked by
         ``check`` and again by the import, with the catalog and the scope as they are when it
-        starts writing (after taking the department's intake lock)."""
+        starts writing (after taking the department's intake lock; the item's subjects once
+        more under the event-order lock, ``disclosure.services.check_still_applies``)."""
         if item.pk not in self.scope:
             return "out_of_scope", _("“%(item)s” is outside the business scope of %(department)s.") % {
                 "item": item.name, "department": self.department.name}  # fmt: skip

@@ -497,10 +497,15 @@ class Writer:
             stated = self.stated(row, entity)
             names = {"entity_id": "entity", "catalog_item_id": "catalog_item"}
             correction = {names.get(name, name): stated[names.get(name, name)] for name in changes}
-            disclosure_services.record_correct(
-                record=CreditRecord(pk=record["id"]), actor=self.actor, reason=self.reason(row),
-                changes=correction, reference=self.batch.number,
-            )  # fmt: skip
+            try:
+                disclosure_services.record_correct(
+                    record=CreditRecord(pk=record["id"]), actor=self.actor, reason=self.reason(row),
+                    changes=correction, reference=self.batch.number,
+                )  # fmt: skip
+            except disclosure_services.NoLongerApplies as exc:
+                self.outcome.actions[action] -= 1
+                self.refuse(self.narrowed_error(row, exc))
+                continue
             before = {names.get(name, name): disclosure_services._json_value(
                 record["entity_id"] if name == "entity_id" else record[name]) for name in changes}  # fmt: skip
             links.append((record["id"], RecordAction.CORRECTED, row.line, before))
@@ -513,11 +518,16 @@ class Writer:
     def item_error(self, row: pipeline.Row) -> pipeline.RowError | None:
         """The row's catalog item checked again, against the catalog and the department's scope
         as they are when the write starts: either may have changed since the check pass (a
-        batch waits for its worker, or for a second clerk's release). A catalog edit committed
-        while the write runs is not seen: editing an item takes no lock the import holds."""
+        batch waits for its worker, or for a second clerk's release). A narrowing committed
+        after this and before the import takes the event-order lock is caught under that lock
+        (``disclosure.services.check_still_applies``); one made later waits for the import."""
         problem = self.checker.item_problem(self.checker.items_by_id[row.catalog_item_id], row.code, row.id_number_masked)
         column = pipeline.column_of(self.columns, "catalog_item")
         return None if problem is None else pipeline.RowError(row.line, column, *problem)
+
+    def narrowed_error(self, row: pipeline.Row, exc) -> pipeline.RowError:
+        """A row refused because its item was narrowed while the import ran (``NoLongerApplies``)."""
+        return pipeline.RowError(row.line, pipeline.column_of(self.columns, "catalog_item"), "subjects", exc.messages[0])
 
     def create_entities(self, chunk: list[pipeline.Row], known: dict) -> None:
         from . import bulk
@@ -556,10 +566,18 @@ class Writer:
         if self.bulk:
             from . import bulk
 
-            records = bulk.records_create_bulk(
-                department=self.department, actor=self.actor, reference=self.batch.number, bumps=self.bumps,
-                rows=[(self.stated(row, entity), self.reason(row), self.checker.periods(row)) for row, entity in creates],
-            )  # fmt: skip
+            try:
+                records = bulk.records_create_bulk(
+                    department=self.department, actor=self.actor, reference=self.batch.number, bumps=self.bumps,
+                    rows=[(self.stated(row, entity), self.reason(row), self.checker.periods(row)) for row, entity in creates],
+                )  # fmt: skip
+            except disclosure_services.NoLongerApplies as exc:
+                # The chunk's records are written already: the batch fails as a whole, naming
+                # the first row the narrowed item no longer covers.
+                row = next((row for row, entity in creates
+                            if row.catalog_item_id == exc.catalog_item_id and entity.kind == exc.kind), creates[0][0])  # fmt: skip
+                self.outcome.refuse([self.narrowed_error(row, exc)])
+                raise BatchFailed(self.outcome) from exc
             return [
                 (record_id, RecordAction.CREATED, row.line, {})
                 for (row, _entity), record_id in zip(creates, records, strict=True)
@@ -571,6 +589,10 @@ class Writer:
                     actor=self.actor, department=self.department, reason=self.reason(row),
                     reference=self.batch.number, **self.stated(row, entity),
                 )  # fmt: skip
+            except disclosure_services.NoLongerApplies as exc:
+                self.outcome.actions[Action.CREATE] -= 1
+                self.refuse(self.narrowed_error(row, exc))
+                continue
             except ValidationError as exc:
                 # Lost a race with a writer outside intake (the admin) for the same number.
                 self.outcome.actions[Action.CREATE] -= 1

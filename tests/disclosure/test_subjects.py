@@ -4,10 +4,13 @@ services, and so by the admin; intake's row check asks the same rule (tests/inta
 
 import datetime as dt
 import importlib
+import threading
+import time
 
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import translation
 
@@ -291,3 +294,52 @@ def test_the_catalog_admin_refuses_to_leave_out_a_kind_in_use(
     }
     item.refresh_from_db()
     assert item.subjects == Subjects.BOTH
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has a single writer already")
+@pytest.mark.django_db(transaction=True)
+def test_a_narrowing_waits_for_a_writer_that_is_writing_and_then_sees_its_record(
+    shipped_rule_sets, superuser, department, frozen_today, english
+):
+    """Two connections: a writer has created a person's record under an item for both and not
+    committed; narrowing the item to organisations waits for it (the event-order lock), then
+    finds the record and is refused, rather than passing on a read that missed it."""
+    item = CatalogItemFactory(provider=department, name="经营异常名录", category=Category.ABNORMAL_OPERATION)
+    entity = person()
+    written, release, outcome = threading.Event(), threading.Event(), {}
+
+    def write():
+        try:
+            with transaction.atomic():
+                services.record_create(actor=None, **record_kwargs(department, item, entity))
+                written.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def narrow():
+        translation.activate("en")  # a thread starts in the default language
+        try:
+            services.catalog_item_update(item=item, actor=superuser, changes={"subjects": Subjects.ORGANISATIONS})
+            outcome["narrowed"] = True
+        except ValidationError as exc:
+            outcome["refused"] = exc.message_dict
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert written.wait(10)
+    narrowing = threading.Thread(target=narrow)
+    narrowing.start()
+    time.sleep(0.5)
+    assert narrowing.is_alive() and outcome == {}  # waiting for the writer
+    release.set()
+    writer.join(10)
+    narrowing.join(10)
+    assert outcome == {"refused": {"subjects": [
+        "1 disclosed or withdrawn record(s) of this item concern a kind of entity it would no longer apply "
+        "to: correct or revoke them first."
+    ]}}  # fmt: skip
+    item.refresh_from_db()
+    assert (item.subjects, CreditRecord.objects.filter(catalog_item=item).count()) == (Subjects.BOTH, 1)

@@ -169,3 +169,34 @@ def test_the_import_checks_the_item_again_under_the_batchs_lock(submit, items, e
     # No entity for the refused row either (the bulk path makes a chunk's entities first).
     assert list(Entity.objects.values_list("kind", flat=True)) == [EntityKind.ENTERPRISE]
     assert imported.entities_created == 1
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_known_person_under_an_item_for_persons_is_imported(submit, items, english, bulk):
+    """The second batch names persons the first one created: they are known entities, and
+    still natural persons to the item's rule."""
+    first = submit(csv_bytes([person_row(1)]), bulk=bulk)
+    assert (first.status, first.entities_created) == (BatchStatus.IMPORTED, 1)
+    second = submit(csv_bytes([person_row(6, catalog_item="tst-professional")]), bulk=bulk)  # person 1 again
+    assert (second.status, second.created, second.entities_created, second.errors) == (BatchStatus.IMPORTED, 1, 0, [])
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_narrowing_committed_before_the_event_order_lock_refuses_the_batch(submit, items, english, bulk,
+                                                                            monkeypatch):  # fmt: skip
+    """The item narrowed after the import checked it again, before the import took the
+    event-order lock (under which a narrowing waits for it): checked once more under the lock."""
+    from disclosure import services as disclosure_services
+
+    CatalogItem.objects.filter(code="tst-abnormal").update(subjects=Subjects.BOTH)
+    take = disclosure_services.lock_event_order
+
+    def narrow_then_take():
+        CatalogItem.objects.filter(code="tst-abnormal").update(subjects=Subjects.ORGANISATIONS)
+        return take()
+
+    monkeypatch.setattr(disclosure_services, "lock_event_order", narrow_then_take)
+    batch = submit(csv_bytes([person_row(2, catalog_item="tst-abnormal", penalty_amount="")]), bulk=bulk)
+    assert batch.status == BatchStatus.REJECTED
+    assert [(e["line"], e["code"], e["message"]) for e in batch.errors] == [(2, "subjects", ORGANISATIONS_ONLY)]
+    assert (CreditRecord.objects.count(), RecordEvent.objects.count(), Entity.objects.count()) == (0, 0, 0)
