@@ -111,16 +111,20 @@ class NoLongerApplies(ValidationError):
         self.catalog_item_id, self.kind = catalog_item_id, kind
 
 
-def check_still_applies(*, catalog_item_id: int, kinds) -> None:
-    """``check_applies_to`` again once the writer holds the event-order lock, against the
-    item's subjects as committed now. ``catalog_item_update`` narrows an item only under that
-    lock, after every writer that held it has committed: so a narrowing committed after this
-    writer's first check is seen here, and none can commit before this writer does."""
-    item = CatalogItem.objects.only("name", "name_en", "subjects").get(pk=catalog_item_id)
-    for kind in set(kinds):
-        if not item.applies_to(kind):
-            raise NoLongerApplies(not_applicable_message(catalog_item=item, kind=kind),
-                                  catalog_item_id=catalog_item_id, kind=kind)  # fmt: skip
+def check_still_applies(pairs) -> None:
+    """``check_applies_to`` again once the writer holds the event-order lock, for ``pairs`` of
+    (catalog item id, entity kind), against the items' subjects as committed now (one query).
+    ``catalog_item_update`` narrows an item only under that lock, after every writer that held
+    it has committed: so a narrowing committed after this writer's first check is seen here,
+    and none can commit before this writer does."""
+    kinds: dict[int, set[str]] = {}
+    for item_id, kind in pairs:
+        kinds.setdefault(item_id, set()).add(kind)
+    for item in CatalogItem.objects.only("name", "name_en", "subjects").filter(pk__in=kinds).order_by("pk"):
+        for kind in sorted(kinds[item.pk]):
+            if not item.applies_to(kind):
+                raise NoLongerApplies(not_applicable_message(catalog_item=item, kind=kind),
+                                      catalog_item_id=item.pk, kind=kind)  # fmt: skip
 
 
 def check_subjects_keep_records(*, item: CatalogItem, subjects: str) -> None:
@@ -389,7 +393,7 @@ def record_create(
         changes=_snapshot(record),
         effective_on=record.disclosure_start,
     )
-    check_still_applies(catalog_item_id=record.catalog_item_id, kinds=[record.entity.kind])
+    check_still_applies([(record.catalog_item_id, record.entity.kind)])
     return record
 
 
@@ -460,7 +464,7 @@ def record_correct(
         entity_ids=[former_entity_id],
     )
     if "entity" in changes or "catalog_item" in changes:
-        check_still_applies(catalog_item_id=record.catalog_item_id, kinds=[record.entity.kind])
+        check_still_applies([(record.catalog_item_id, record.entity.kind)])
     return record
 
 

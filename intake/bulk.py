@@ -126,11 +126,7 @@ def records_create_bulk(
     occurred = services.lock_event_order()
     # The items checked again under the lock (``services.check_still_applies``): a narrowing
     # committed since the rows were checked refuses them; none can commit before this writer.
-    kinds = defaultdict(set)
-    for _id, stated, *_rest in records:
-        kinds[stated["catalog_item"].pk].add(stated["entity"].kind)
-    for item_id, item_kinds in kinds.items():
-        services.check_still_applies(catalog_item_id=item_id, kinds=item_kinds)
+    services.check_still_applies((stated["catalog_item"].pk, stated["entity"].kind) for _id, stated, *_rest in records)
     # What agencies' copies hold, decided by the one rule, for the rows just written.
     held = set(
         CreditRecord.objects.disclosed_now_or_later(on=today)
@@ -223,11 +219,7 @@ def _records_create_orm(*, department, actor, reference, rows, bumps) -> list[in
     else:
         bumps.update(per_entity)
     occurred = services.lock_event_order()
-    kinds = defaultdict(set)
-    for record in records:
-        kinds[record.catalog_item_id].add(record.entity.kind)
-    for item_id, item_kinds in kinds.items():
-        services.check_still_applies(catalog_item_id=item_id, kinds=item_kinds)
+    services.check_still_applies((record.catalog_item_id, record.entity.kind) for record in records)
     label = services.actor_label(actor)
     for start in range(0, len(records), BATCH):
         part = records[start : start + BATCH]

@@ -399,7 +399,7 @@ class Writer:
         self.progress = progress
         self.outcome = Outcome()
         self.checker = pipeline.RowChecker(department=self.department)
-        self.columns = columns or {}  # the file's columns, for the errors found here
+        self.item_column = pipeline.column_of(columns or {}, "catalog_item")  # as the file names it, for errors
         self.renamed: set[str] = set()
         self.today = timezone.localdate()
         self.entities: dict[str, Entity] = {}  # code -> the entity as the chunk's rows refer to it
@@ -522,12 +522,11 @@ class Writer:
         after this and before the import takes the event-order lock is caught under that lock
         (``disclosure.services.check_still_applies``); one made later waits for the import."""
         problem = self.checker.item_problem(self.checker.items_by_id[row.catalog_item_id], row.code, row.id_number_masked)
-        column = pipeline.column_of(self.columns, "catalog_item")
-        return None if problem is None else pipeline.RowError(row.line, column, *problem)
+        return None if problem is None else pipeline.RowError(row.line, self.item_column, *problem)
 
     def narrowed_error(self, row: pipeline.Row, exc) -> pipeline.RowError:
         """A row refused because its item was narrowed while the import ran (``NoLongerApplies``)."""
-        return pipeline.RowError(row.line, pipeline.column_of(self.columns, "catalog_item"), "subjects", exc.messages[0])
+        return pipeline.RowError(row.line, self.item_column, "subjects", exc.messages[0])
 
     def create_entities(self, chunk: list[pipeline.Row], known: dict) -> None:
         from . import bulk

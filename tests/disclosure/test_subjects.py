@@ -46,6 +46,14 @@ def professional_sanction(department):
     return CatalogItemFactory(provider=department, name="执业资格惩戒", subjects=Subjects.NATURAL_PERSONS)
 
 
+@pytest.fixture
+def listed(staff_user, department, abnormal_operation, frozen_today):
+    """An enterprise on the abnormal-operation list."""
+    return services.record_create(
+        actor=staff_user, **record_kwargs(department, abnormal_operation, EntityFactory())
+    )
+
+
 def record_kwargs(department, item, entity, **overrides):
     return {
         "department": department,
@@ -133,11 +141,8 @@ def test_an_item_for_both_takes_either(staff_user, department, frozen_today):
 
 
 def test_a_correction_cannot_move_a_record_to_an_entity_or_item_that_does_not_fit(
-    staff_user, department, abnormal_operation, frozen_today, english
+    staff_user, department, abnormal_operation, listed, frozen_today, english
 ):
-    listed = services.record_create(
-        actor=staff_user, **record_kwargs(department, abnormal_operation, EntityFactory())
-    )
     with pytest.raises(ValidationError) as caught:
         services.record_correct(
             record=listed, actor=staff_user, reason="主体有误", changes={"entity": person()}
@@ -159,12 +164,7 @@ def test_a_correction_cannot_move_a_record_to_an_entity_or_item_that_does_not_fi
     assert RecordEvent.objects.count() == 2  # the two created events, nothing else
 
 
-def test_a_supersession_is_held_to_the_rule_too(
-    staff_user, department, abnormal_operation, frozen_today, english
-):
-    listed = services.record_create(
-        actor=staff_user, **record_kwargs(department, abnormal_operation, EntityFactory())
-    )
+def test_a_supersession_is_held_to_the_rule_too(staff_user, listed, english):
     with pytest.raises(ValidationError) as caught:
         services.record_supersede(
             record=listed, actor=staff_user, reason="主体有误", changes={"entity": person()}
