@@ -82,3 +82,35 @@ def test_a_wrong_key_is_refused_at_once_and_makes_no_batch(department_api):
     assert sent.status == 401, sent
     assert "error" in sent.json()
     assert Batch.objects.count() == 0
+
+
+def test_an_abnormal_operation_list_naming_a_natural_person_is_refused(department_api):
+    """README (CatalogItem): "A record about a kind of entity its item does not concern (an
+    abnormal-operation list and a natural person) is refused ... in intake"; the error report
+    names the line, the file's own column and the reason."""
+    from stdnum.cn import ric
+
+    from disclosure.models import Department, Subjects
+    from disclosure.rules import Category, Severity
+
+    CatalogItemFactory(code="ct-abnormal", provider=Department.objects.get(code="ct"), name="经营异常名录",
+                       category=Category.ABNORMAL_OPERATION, severity=Severity.GENERAL,
+                       subjects=Subjects.ORGANISATIONS)  # fmt: skip
+    first17 = "11010519800101001"
+    person = {key: value for key, value in ROW.items() if key not in ("统一社会信用代码", "金额（元）")}
+    person.update({"身份证号码": first17 + ric.calc_check_digit(first17 + "0"), "主体名称": "张三",
+                   "目录项编码": "ct-abnormal", "结果": "列入经营异常名录"})  # fmt: skip
+    sent = department_api.request(
+        "POST", "/api/v1/intake/batches/", params={"name": "list.jsonl"},
+        headers={"Content-Type": "application/x-ndjson"}, body=_lines(person),
+    )  # fmt: skip
+    assert sent.status == 202, sent
+    path = sent.headers["Location"][sent.headers["Location"].index("/api/"):]
+    call_command("intake_worker", "--once", stdout=io.StringIO())
+    done = department_api.get(path).json()
+    assert (done["status"], done["created"], done["rows_refused"]) == ("rejected", 0, 1), done
+    report = department_api.get(path + "errors.csv", headers={"Accept": "text/csv"})
+    lines = list(csv.reader(io.StringIO(report.body.decode("utf-8-sig"))))
+    assert [row[:3] for row in lines[1:]] == [["1", "目录项编码", "subjects"]]
+    assert "经营异常名录" in lines[1][3]
+    assert CreditRecord.objects.count() == 0
