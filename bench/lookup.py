@@ -195,6 +195,10 @@ def main() -> None:
     parser.add_argument("--draws", default="uniform,zipf", help="uniform, zipf or both (comma-separated)")
     parser.add_argument("--warm-seconds", type=int, default=30, help="the warm-up under the skewed draw")
     parser.add_argument("--no-page-cache", action="store_true", help="run the site with PAGE_CACHE=0")
+    parser.add_argument(
+        "--steady", action="store_true",
+        help="before the skewed draw's run, ask once for every code it holds: the cache of a site that has been up",
+    )  # fmt: skip
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to the PostgreSQL database generate_dataset filled.")
@@ -232,6 +236,13 @@ def main() -> None:
             url = f"http://127.0.0.1:{server.port}"
             warm = args.warm_seconds if draw == "zipf" else 5
             wrk(url, site_paths, connections=args.connections, seconds=warm)  # imports, connections, cache
+            filled = None
+            if args.steady and draw == "zipf":
+                distinct_paths = WORK / f"entity-paths-{draw}-distinct.txt"
+                distinct_paths.write_text("".join(f"/entities/{code}/\n" for code in dict.fromkeys(codes)))
+                filled = wrk(url, distinct_paths, connections=args.connections, seconds=1800, each=True)
+                print(f"steady: asked once for {filled['requests']} pages in {filled['seconds']:.0f} s, "
+                      f"{filled['cache_hits']} already kept")  # fmt: skip
             rss_before = server.worker_rss_kib()
             site_result = wrk(url, site_paths, connections=args.connections, seconds=args.seconds)
             time.sleep(1)
@@ -255,6 +266,7 @@ def main() -> None:
             "requests_drawn": len(codes),
             "worker_rss_kib_before": rss_before,
             "worker_rss_kib_after": rss_after,
+            "steady_fill": filled,
         }
     result = {
         "draws": results,
@@ -264,8 +276,9 @@ def main() -> None:
         "connections": args.connections,
         "seconds": args.seconds,
         "warm_seconds": args.warm_seconds,
+        "steady": args.steady,
     }
-    path = write_result("lookup" + ("-no-page-cache" if args.no_page_cache else ""), result, run)
+    path = write_result("lookup" + ("-no-page-cache" if args.no_page_cache else "") + ("-steady" if args.steady else ""), result, run)
     for draw, r in results.items():
         print(f"== {draw} draw ({r['distinct_codes']} distinct codes in {r['requests_drawn']} drawn)")
         for name in ("site", "datasette", "hello"):

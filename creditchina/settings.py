@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "ops.replicas.ReadRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Kept public pages, served before the layers below (disclosure.pagecache).
+    "disclosure.middleware.KeptPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "disclosure.middleware.ApiLanguageMiddleware",

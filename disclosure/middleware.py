@@ -1,4 +1,11 @@
+import inspect
+
+from django.conf import settings
+from django.urls import Resolver404, resolve
 from django.utils import translation
+from django_ratelimit.core import is_ratelimited
+
+from . import pagecache
 
 
 class ApiLanguageMiddleware:
@@ -15,3 +22,57 @@ class ApiLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = language
         return self.get_response(request)
+
+
+class KeptPageMiddleware:
+    """Serves a page kept in the shared page cache (``disclosure.pagecache``) before the
+    layers below it run: the session, language, CSRF, authentication and messages layers
+    cost a page served from the cache more than the cache itself. Only for the pages in
+    ``views.KEPT_EARLY``, asked for with GET or HEAD and no query string, and only entries
+    kept with the headers those layers added to the page when it was made (``Capture``):
+    the answer is the one the view would have given, headers included. The view's rate limit
+    counts the page as if the view had served it.
+
+    On a miss the request goes on: the view uses the look made here (one round trip to the
+    cache, not two) and its page is kept on the way back, with the headers added below."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.early = None
+
+    def __call__(self, request):
+        if request.method not in ("GET", "HEAD") or request.META.get("QUERY_STRING") or not pagecache.enabled():
+            return self.get_response(request)
+        path = request.path_info
+        language = translation.get_language_from_path(path) or settings.LANGUAGE_CODE
+        with translation.override(language):
+            try:
+                match = resolve(path)
+            except Resolver404:
+                return self.get_response(request)
+            if self.early is None:
+                from . import views
+
+                self.early, self.rate = views.KEPT_EARLY, views.PAGE_RATE
+            early = self.early.get(match.view_name)
+            if early is None:
+                return self.get_response(request)
+            view, look = early
+            kept, fill = look(request, *match.args, **match.kwargs)
+        if kept is not None:
+            if kept.headers and not self.limited(request, view):
+                response = kept.page(request)
+                if not response.has_header("Content-Length"):
+                    response["Content-Length"] = str(len(response.content))
+                return response
+            return self.get_response(request)  # the view serves it, or refuses it
+        request._pagecache_missed = fill
+        capture = request._pagecache_capture = pagecache.Capture(fill.key)
+        response = self.get_response(request)
+        capture.finish(response)
+        return response
+
+    def limited(self, request, view) -> bool:
+        """Counts this request against the view's rate limit (``PAGE_RATE``, by address, as
+        its decorator does, under the same counter). When over it, the view answers."""
+        return is_ratelimited(request, fn=inspect.unwrap(view), key="ip", rate=self.rate, increment=True)

@@ -347,6 +347,10 @@ class Entry:
     data: object = None
     location: str = ""  # a kept redirect's target
     tokens: dict[str, str] = field(default_factory=dict)  # set by ``Filling.keep``
+    # The headers the layers between ``KeptPageMiddleware`` and the view added to the answer
+    # this entry was made for (``capture``); an entry that has them is served by that
+    # middleware, before those layers run. Empty: served by its view only.
+    headers: tuple[tuple[str, str], ...] = ()
 
     def conditional(self, request) -> HttpResponse | None:
         """304 when the client's copy is current."""
@@ -361,6 +365,8 @@ class Entry:
         elif (response := self.conditional(request)) is None:
             response = HttpResponse(self.body, status=self.status, content_type=self.content_type)
             validate(response, self.etag, self.modified)
+        for name, value in self.headers:
+            response[name] = value
         response[HIT_HEADER] = "hit"
         return response
 
@@ -374,15 +380,21 @@ def validate(response, etag: str, modified: int | None) -> None:
     patch_cache_control(response, no_cache=True)
 
 
-def lookup(key: str, *tokens: str, request=None) -> tuple[Entry | None, Filling]:
+def lookup(key: str, *tokens: str, request=None, query_in_key: bool = False) -> tuple[Entry | None, Filling]:
     """The current entry under ``key``, or None and the ``Filling`` to make it with. Reads
     the entry and the tokens the caller names (the site's always) in one round trip; an
     entry that depends on others asks for them in a second one. On a miss the filling holds
     those tokens, read before the caller reads the database. A page asked for with a query
     string is neither served from nor kept in the cache (``request``): its language links
-    carry that query string, which no other visitor's page may show."""
-    fill = Filling(key)
-    if not enabled() or (request is not None and request.META.get("QUERY_STRING")):
+    carry that query string, which no other visitor's page may show (unless the caller has
+    put it in the key: ``query_in_key``). A key this request already looked up and missed
+    (``KeptPageMiddleware``) is not looked up again."""
+    missed = getattr(request, "_pagecache_missed", None)
+    if missed is not None and missed.key == key:
+        missed.check_replica()  # the request's database was chosen after that look
+        return None, missed
+    fill = Filling(key, request=request)
+    if not enabled() or (request is not None and not query_in_key and request.META.get("QUERY_STRING")):
         fill.spoiled = True
         return None, fill
     names = [SITE, *tokens]
@@ -411,6 +423,7 @@ class Filling:
     key: str
     tokens: dict[str, str] = field(default_factory=dict)
     spoiled: bool = False
+    request: object = field(default=None, repr=False)
 
     def depend(self, *names: str) -> None:
         names = [name for name in names if name not in self.tokens]
@@ -460,10 +473,55 @@ class Filling:
             self.tokens[name] = token
 
     def keep(self, entry: Entry) -> None:
-        if not enabled() or self.spoiled or not self.tokens or _uncommitted():
+        if not enabled() or self.spoiled or not self.tokens or _uncommitted() or personal(self.request):
             return
         entry.tokens = dict(self.tokens)
-        _safely(lambda: _cache().set(self.key, entry, ENTRY_SECONDS))
+        capturing = getattr(self.request, "_pagecache_capture", None)
+        if capturing is not None and capturing.key == self.key:
+            capturing.entry = entry  # kept with the answer's headers, on its way out
+            return
+        store(self.key, entry)
+
+
+def store(key: str, entry: Entry) -> None:
+    _safely(lambda: _cache().set(key, entry, ENTRY_SECONDS))
+
+
+def personal(request) -> bool:
+    """Whether the page made for ``request`` showed something meant for this visitor only:
+    the messages (``base.html``) a form left for the browser's next page. Such a page is
+    served to its visitor and not kept."""
+    storage = getattr(request, "_messages", None)
+    return bool(getattr(storage, "used", False))
+
+
+# Headers ``Entry.page`` sets itself, or that say something of one answer only.
+NOT_CAPTURED = frozenset(
+    {"content-length", "content-type", "etag", "last-modified", "cache-control", "expires", "date", HIT_HEADER.lower()}
+)
+
+
+@dataclass
+class Capture:
+    """An entry being made for the page ``key`` while ``KeptPageMiddleware`` waits for the
+    answer: kept once the answer has passed the layers inside that middleware, with the
+    headers they added."""
+
+    key: str
+    entry: Entry | None = None
+
+    def finish(self, response) -> None:
+        if self.entry is None or response.status_code != self.entry.status or response.streaming:
+            return  # a 304 made on the way: the next request for the page keeps it
+        if response.cookies or "cookie" in response.get("Vary", "").lower():
+            # A layer set a cookie or read the session for this answer: the entry is kept
+            # (its view serves it as before), but not its headers.
+            store(self.key, self.entry)
+            return
+        self.entry.headers = tuple(
+            (name, value) for name, value in response.items() if name.lower() not in NOT_CAPTURED
+        )
+        store(self.key, self.entry)
 
 
 def body_etag(body: bytes) -> str:

@@ -215,6 +215,10 @@ def _render_profile(request, entity: Entity) -> str:
     return render_to_string("disclosure/entity.html", {"profile": profile, "entity": entity}, request)
 
 
+def _entity_kept(request, code):
+    return pagecache.lookup(pagecache.page_key("entity", code), pagecache.code_token_key(code), request=request)
+
+
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def entity_detail(request, code):
@@ -226,7 +230,7 @@ def entity_detail(request, code):
         raise Http404
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
-    kept, fill = pagecache.lookup(pagecache.page_key("entity", code), pagecache.code_token_key(code), request=request)
+    kept, fill = _entity_kept(request, code)
     if kept is not None:
         return kept.page(request)
     entity = selectors.entity_by_code(code)
@@ -235,10 +239,14 @@ def entity_detail(request, code):
     return _profile_response(request, entity, fill)
 
 
+def _person_kept(request, pk):
+    return pagecache.lookup(pagecache.page_key("person", pk), pagecache.entity_token_key(pk), request=request)
+
+
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def person_detail(request, pk):
-    kept, fill = pagecache.lookup(pagecache.page_key("person", pk), pagecache.entity_token_key(pk), request=request)
+    kept, fill = _person_kept(request, pk)
     if kept is not None:
         return kept.page(request)
     entity = get_object_or_404(Entity.objects, pk=pk, kind=EntityKind.NATURAL_PERSON)
@@ -266,10 +274,14 @@ def read_public_record(fill: pagecache.Filling, pk: int) -> CreditRecord:
     return record
 
 
+def _record_kept(request, pk):
+    return pagecache.lookup(pagecache.page_key("record", pk), request=request)
+
+
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def record_detail(request, pk):
-    kept, fill = pagecache.lookup(pagecache.page_key("record", pk), request=request)
+    kept, fill = _record_kept(request, pk)
     if kept is not None:
         return kept.page(request)
     try:
@@ -302,19 +314,25 @@ CSV_COLUMNS = [
 ]
 
 
+def _list_kept(request, kind, slug):
+    key = pagecache.page_key("list", kind, slug, request.META.get("QUERY_STRING", ""))
+    return pagecache.lookup(key, pagecache.LISTS, request=request, query_in_key=True)
+
+
 def _list_page(request, *, slug, title, categories, kind):
     """A public list or a category page: filters, numbered pages, CSV export. The first
     pages without filters, the ones most people open, are kept in the shared page cache."""
     page_number = request.GET.get("page", "1")
     if pagecache.enabled() and set(request.GET) <= {"page"} and page_number in {str(n) for n in range(1, pagecache.LIST_PAGES_KEPT + 1)}:
-        key = pagecache.page_key("list", kind, slug, request.META.get("QUERY_STRING", ""))
-        kept, fill = pagecache.lookup(key, pagecache.LISTS)
+        kept, fill = _list_kept(request, kind, slug)
         if kept is not None:
             return kept.page(request)
         response = _render_list_page(request, slug=slug, title=title, categories=categories, kind=kind)
         if response.status_code == 200:
             etag = pagecache.body_etag(response.content)
             fill.keep(pagecache.Entry(etag=etag, modified=None, body=response.content))
+            # The browser's copy may be current although the cache had none.
+            response = get_conditional_response(request, etag=etag) or response
             pagecache.validate(response, etag, None)
         return response
     return _render_list_page(request, slug=slug, title=title, categories=categories, kind=kind)
@@ -470,3 +488,15 @@ def rate_limited(request, exception):
 def robots_txt(request):
     lines = ["User-agent: *", "Disallow: /search/", "Disallow: /en/search/", "Disallow: /admin/"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+# The pages ``KeptPageMiddleware`` serves from the shared page cache before the session, CSRF,
+# authentication and messages layers run: the URL's name, the view (whose rate limit a page
+# served there counts against) and how the view looks for its page in the cache.
+KEPT_EARLY = {
+    "disclosure:entity": (entity_detail, _entity_kept),
+    "disclosure:person": (person_detail, _person_kept),
+    "disclosure:record": (record_detail, _record_kept),
+    "disclosure:list": (list_view, lambda request, slug: _list_kept(request, "list", slug)),
+    "disclosure:category": (category_view, lambda request, slug: _list_kept(request, "category", slug)),
+}
