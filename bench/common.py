@@ -119,19 +119,13 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def wrk(
-    url: str, paths_file: Path, *, connections: int = 16, seconds: int = 30, threads: int = 2, each: bool = False
-) -> dict:
-    """``seconds`` of requests for random lines of ``paths_file``; with ``each``, every line
-    once (within ``seconds``) and then stop."""
+def wrk(url: str, paths_file: Path, *, connections: int = 16, seconds: int = 30, threads: int = 2) -> dict:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    script = "each_path.lua" if each else "random_path.lua"
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
-         str(ROOT / "bench" / script), url],
-        env={**os.environ, "PATHS_FILE": str(paths_file), "WRK_THREADS": str(threads)},
-        capture_output=True, text=True, check=True,
+         str(ROOT / "bench" / "random_path.lua"), url],
+        env={**os.environ, "PATHS_FILE": str(paths_file)}, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     line = next(line for line in out.splitlines() if line.startswith("JSON "))
     return json.loads(line[5:])

@@ -1,11 +1,19 @@
 import inspect
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.exceptions import DisallowedHost
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django_ratelimit.core import is_ratelimited
 
+from ops.middleware import NUL, RejectNulMiddleware
+
 from . import pagecache
+
+
+def STATEFUL_COOKIES() -> set[str]:  # noqa: N802  (settings may change in tests)
+    return {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, CookieStorage.cookie_name}
 
 
 class ApiLanguageMiddleware:
@@ -41,7 +49,7 @@ class KeptPageMiddleware:
         self.early = None
 
     def __call__(self, request):
-        if request.method not in ("GET", "HEAD") or request.META.get("QUERY_STRING") or not pagecache.enabled():
+        if not self.plain(request):
             return self.get_response(request)
         path = request.path_info
         language = translation.get_language_from_path(path) or settings.LANGUAGE_CODE
@@ -58,19 +66,48 @@ class KeptPageMiddleware:
             if early is None:
                 return self.get_response(request)
             view, look = early
-            kept, fill = look(request, *match.args, **match.kwargs)
+            looked = look(request, *match.args, **match.kwargs)
+        if looked is None:  # not the page's own address: the view sends the visitor there
+            return self.get_response(request)
+        kept, fill = looked
         if kept is not None:
             if kept.headers and not self.limited(request, view):
                 response = kept.page(request)
                 if not response.has_header("Content-Length"):
                     response["Content-Length"] = str(len(response.content))
                 return response
-            return self.get_response(request)  # the view serves it, or refuses it
+            if kept.headers:
+                return self.get_response(request)  # over the limit: the view refuses it
+            # Kept by a request that came the whole way (a visitor with a session, say): the
+            # view serves it, and it is kept again with this answer's headers.
+            capture = request._pagecache_capture = pagecache.Capture(fill.key, entry=kept)
+            response = self.get_response(request)
+            capture.finish(response)
+            return response
         request._pagecache_missed = fill
         capture = request._pagecache_capture = pagecache.Capture(fill.key)
         response = self.get_response(request)
         capture.finish(response)
         return response
+
+    @staticmethod
+    def plain(request) -> bool:
+        """Whether the layers this middleware leaves out would do nothing to this request but
+        what the kept headers say: a GET or HEAD with no query string, for a host the site
+        serves, without a NUL, and without the cookies those layers read (a session, a CSRF
+        token, messages), which they may renew, delete or show."""
+        if request.method not in ("GET", "HEAD") or request.META.get("QUERY_STRING") or not pagecache.enabled():
+            return False
+        cookies = request.COOKIES
+        if cookies and (STATEFUL_COOKIES() & cookies.keys() or RejectNulMiddleware._holds_nul(request)):
+            return False
+        if NUL in request.path_info:
+            return False
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return False  # refused below, and logged
+        return True
 
     def limited(self, request, view) -> bool:
         """Counts this request against the view's rate limit (``PAGE_RATE``, by address, as

@@ -20,6 +20,11 @@ token (evicted, or a cache restarted empty) is made anew, which retires everythi
 under the old one. A hit costs one round trip to the cache (two for a record, whose entity
 is only known from the entry) and no query (one query per lease for the whole site, below).
 
+The pages people look up most are served before most of the middleware runs
+(``disclosure.middleware.KeptPageMiddleware``): their entries are kept, on the way out of the
+request that made them, with the headers the layers inside that middleware added (``Capture``),
+and ``Entry.page`` sets them again on every hit.
+
 Without a configured shared cache (``CACHES["pages"]``, from ``PAGE_CACHE_URL`` or
 ``REDIS_URL``) nothing here is used, and the pages work as without it. A cache that fails
 while the site runs is a miss, never an error page: the answer comes from the database.
@@ -514,9 +519,8 @@ class Capture:
         if self.entry is None or response.status_code != self.entry.status or response.streaming:
             return  # a 304 made on the way: the next request for the page keeps it
         if response.cookies or "cookie" in response.get("Vary", "").lower():
-            # A layer set a cookie or read the session for this answer: the entry is kept
-            # (its view serves it as before), but not its headers.
-            store(self.key, self.entry)
+            # A layer set a cookie or read the session for this answer: its headers are not
+            # every visitor's. Kept by the next request that is (this page stays a miss).
             return
         self.entry.headers = tuple(
             (name, value) for name, value in response.items() if name.lower() not in NOT_CAPTURED

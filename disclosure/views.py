@@ -239,13 +239,23 @@ def entity_detail(request, code):
     return _profile_response(request, entity, fill)
 
 
+def _numbered(request, pk) -> bool:
+    """Whether the page was asked for at its own address: ``/persons/7/``, not ``/persons/07/``
+    (the same page, whose language links would carry the zero)."""
+    return request.path_info.endswith(f"/{pk}/")
+
+
 def _person_kept(request, pk):
+    if not _numbered(request, pk):
+        return None
     return pagecache.lookup(pagecache.page_key("person", pk), pagecache.entity_token_key(pk), request=request)
 
 
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def person_detail(request, pk):
+    if not _numbered(request, pk):
+        return redirect("disclosure:person", pk=pk, permanent=True)
     kept, fill = _person_kept(request, pk)
     if kept is not None:
         return kept.page(request)
@@ -275,12 +285,16 @@ def read_public_record(fill: pagecache.Filling, pk: int) -> CreditRecord:
 
 
 def _record_kept(request, pk):
+    if not _numbered(request, pk):
+        return None
     return pagecache.lookup(pagecache.page_key("record", pk), request=request)
 
 
 @require_safe
 @ratelimit(key="ip", rate=PAGE_RATE, block=True)
 def record_detail(request, pk):
+    if not _numbered(request, pk):
+        return redirect("disclosure:record", pk=pk, permanent=True)
     kept, fill = _record_kept(request, pk)
     if kept is not None:
         return kept.page(request)

@@ -167,3 +167,26 @@ def _message(text):
     from django.contrib.messages.storage.base import Message
 
     return Message(constants.SUCCESS, text)
+
+
+@pytest.mark.parametrize("cookie", ["sessionid", "csrftoken", "messages"])
+def test_a_browser_with_a_cookie_the_layers_read_is_answered_by_the_view_from_the_cache(
+    client, record, monkeypatch, cookie
+):
+    url = f"/entities/{CODE}/"
+    made = client.get(url)
+    layers = Layers(monkeypatch)
+    with_cookie = Client()
+    with_cookie.cookies[cookie] = "x" * 32
+    kept = with_cookie.get(url)
+    assert (kept.status_code, kept["X-Cache"], layers.reached) == (200, "hit", 1)
+    assert kept.content == made.content
+
+
+@pytest.mark.parametrize("kind", ["persons", "records"])
+def test_a_number_with_leading_zeros_is_sent_to_the_pages_own_address(client, record, person, kind):
+    pk = person.pk if kind == "persons" else record.pk
+    client.get(f"/{kind}/{pk}/")  # kept
+    for prefix in ("", "/en"):
+        response = client.get(f"{prefix}/{kind}/0{pk}/")
+        assert (response.status_code, response["Location"]) == (301, f"{prefix}/{kind}/{pk}/")

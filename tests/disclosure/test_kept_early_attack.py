@@ -75,7 +75,11 @@ def test_a_malformed_cookie_is_put_right_on_a_kept_page_as_by_the_whole_stack(cl
     assert early.status_code == 200
     assert sorted(early.cookies) == [name]
     assert early.cookies[name]["max-age"] == by_stack.cookies[name]["max-age"]
-    assert early["Vary"] == by_stack["Vary"]
+    assert _vary(early) == _vary(by_stack)
+
+
+def _vary(response) -> set[str]:
+    return {name.strip() for name in response["Vary"].split(",")}
 
 
 @pytest.mark.parametrize("name", REPAIRED_COOKIES)
@@ -83,13 +87,14 @@ def test_a_malformed_cookie_on_the_miss_does_not_stop_the_page_being_served_earl
     client, record, monkeypatch, name
 ):
     """The first request for a page, from a browser whose cookie a layer puts right, keeps
-    the page without the layers' headers (``Capture.finish``): no later visitor is served it
-    before the layers, until the next write or midnight. Anyone can do this to any page."""
+    the page without the layers' headers: the next plain visitor's answer brings them, and
+    from then on the page is served before the layers (not only after the next write or at
+    midnight: anyone could do this to any page)."""
     assert _with_bad_cookie(name).get(ENTITY).status_code == 200  # the miss
     layers = Layers(monkeypatch)
-    for _ in range(2):
+    for _ in range(3):
         assert client.get(ENTITY)["X-Cache"] == "hit"
-    assert layers.reached == 0
+    assert layers.reached == 1
 
 
 # --- one key, two addresses ----------------------------------------------------------------
