@@ -3,7 +3,7 @@ import inspect
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import DisallowedHost
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_resolver, resolve
 from django.utils import translation
 from django_ratelimit.core import is_ratelimited
 
@@ -44,9 +44,13 @@ class KeptPageMiddleware:
     On a miss the request goes on: the view uses the look made here (one round trip to the
     cache, not two) and its page is kept on the way back, with the headers added below."""
 
+    # Addresses whose view this process remembers (``route``): the pages most asked for.
+    ROUTES_KEPT = 10_000
+
     def __init__(self, get_response):
         self.get_response = get_response
         self.early = None
+        self.routes, self.resolver = {}, None
 
     def __call__(self, request):
         if not self.plain(request):
@@ -54,19 +58,11 @@ class KeptPageMiddleware:
         path = request.path_info
         language = translation.get_language_from_path(path) or settings.LANGUAGE_CODE
         with translation.override(language):
-            try:
-                match = resolve(path)
-            except Resolver404:
+            route = self.route(path, language)
+            if route is None:
                 return self.get_response(request)
-            if self.early is None:
-                from . import views
-
-                self.early, self.rate = views.KEPT_EARLY, views.PAGE_RATE
-            early = self.early.get(match.view_name)
-            if early is None:
-                return self.get_response(request)
-            view, look = early
-            looked = look(request, *match.args, **match.kwargs)
+            view, look, args, kwargs = route
+            looked = look(request, *args, **kwargs)
         if looked is None:  # not the page's own address: the view sends the visitor there
             return self.get_response(request)
         kept, fill = looked
@@ -89,6 +85,32 @@ class KeptPageMiddleware:
         response = self.get_response(request)
         capture.finish(response)
         return response
+
+    def route(self, path: str, language: str):
+        """The view of ``path`` (in ``language``, active), its look in the cache and its
+        arguments, if it is one of ``views.KEPT_EARLY``; otherwise None. ``resolve`` costs
+        about a tenth of a kept page: its answers are remembered, per URLconf."""
+        resolver = get_resolver()
+        if resolver is not self.resolver or len(self.routes) >= self.ROUTES_KEPT:
+            if self.early is None:
+                from . import views
+
+                self.early, self.rate = views.KEPT_EARLY, views.PAGE_RATE
+            self.routes, self.resolver = {}, resolver
+        key = (language, path)
+        try:
+            return self.routes[key]
+        except KeyError:
+            pass
+        try:
+            match = resolve(path)
+        except Resolver404:
+            route = None
+        else:
+            early = self.early.get(match.view_name)
+            route = None if early is None else (*early, match.args, match.kwargs)
+        self.routes[key] = route
+        return route
 
     @staticmethod
     def plain(request) -> bool:
