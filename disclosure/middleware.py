@@ -7,12 +7,13 @@ from django.urls import Resolver404, get_resolver, resolve
 from django.utils import translation
 from django_ratelimit.core import is_ratelimited
 
-from ops.middleware import NUL, RejectNulMiddleware
+from ops.middleware import RejectNulMiddleware
 
 from . import pagecache
 
 
-def STATEFUL_COOKIES() -> set[str]:  # noqa: N802  (settings may change in tests)
+def stateful_cookies() -> set[str]:
+    """The cookies the session, CSRF and messages layers read."""
     return {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, CookieStorage.cookie_name}
 
 
@@ -36,10 +37,11 @@ class KeptPageMiddleware:
     """Serves a page kept in the shared page cache (``disclosure.pagecache``) before the
     layers below it run: the session, language, CSRF, authentication and messages layers
     cost a page served from the cache more than the cache itself. Only for the pages in
-    ``views.KEPT_EARLY``, asked for with GET or HEAD and no query string, and only entries
-    kept with the headers those layers added to the page when it was made (``Capture``):
-    the answer is the one the view would have given, headers included. The view's rate limit
-    counts the page as if the view had served it.
+    ``views.KEPT_EARLY``, asked for with GET or HEAD and no query string (``plain``), and only
+    entries kept with the headers those layers added to the page when it was made
+    (``pagecache.Capture``): the answer is the one the view would have given, headers
+    included. The view's rate limit counts the page once, as if the view had served it
+    (``views.page_limited``).
 
     On a miss the request goes on: the view uses the look made here (one round trip to the
     cache, not two) and its page is kept on the way back, with the headers added below."""
@@ -48,8 +50,10 @@ class KeptPageMiddleware:
     ROUTES_KEPT = 10_000
 
     def __init__(self, get_response):
+        from . import views
+
         self.get_response = get_response
-        self.early = None
+        self.early, self.limit = views.KEPT_EARLY, views.PAGE_LIMIT
         self.routes, self.resolver = {}, None
 
     def __call__(self, request):
@@ -66,22 +70,22 @@ class KeptPageMiddleware:
         if looked is None:  # not the page's own address: the view sends the visitor there
             return self.get_response(request)
         kept, fill = looked
-        if kept is not None:
-            if kept.headers and not self.limited(request, view):
-                response = kept.page(request)
-                if not response.has_header("Content-Length"):
-                    response["Content-Length"] = str(len(response.content))
-                return response
-            if kept.headers:
-                return self.get_response(request)  # over the limit: the view refuses it
-            # Kept by a request that came the whole way (a visitor with a session, say): the
+        if kept is None:
+            request._pagecache_missed = fill
+            return self.captured(request, pagecache.Capture(fill.key))
+        if not kept.headers:
+            # Kept by a request that came the whole way (a browser with a session, say): the
             # view serves it, and it is kept again with this answer's headers.
-            capture = request._pagecache_capture = pagecache.Capture(fill.key, entry=kept)
-            response = self.get_response(request)
-            capture.finish(response)
-            return response
-        request._pagecache_missed = fill
-        capture = request._pagecache_capture = pagecache.Capture(fill.key)
+            return self.captured(request, pagecache.Capture(fill.key, entry=kept))
+        if self.limited(request, view):
+            return self.get_response(request)  # the view refuses it, without counting it again
+        response = kept.page(request)
+        if not response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        return response
+
+    def captured(self, request, capture):
+        request._pagecache_capture = capture
         response = self.get_response(request)
         capture.finish(response)
         return response
@@ -92,10 +96,6 @@ class KeptPageMiddleware:
         about a tenth of a kept page: its answers are remembered, per URLconf."""
         resolver = get_resolver()
         if resolver is not self.resolver or len(self.routes) >= self.ROUTES_KEPT:
-            if self.early is None:
-                from . import views
-
-                self.early, self.rate = views.KEPT_EARLY, views.PAGE_RATE
             self.routes, self.resolver = {}, resolver
         key = (language, path)
         try:
@@ -120,10 +120,7 @@ class KeptPageMiddleware:
         token, messages), which they may renew, delete or show."""
         if request.method not in ("GET", "HEAD") or request.META.get("QUERY_STRING") or not pagecache.enabled():
             return False
-        cookies = request.COOKIES
-        if cookies and (STATEFUL_COOKIES() & cookies.keys() or RejectNulMiddleware._holds_nul(request)):
-            return False
-        if NUL in request.path_info:
+        if stateful_cookies() & request.COOKIES.keys() or RejectNulMiddleware.holds_nul(request):
             return False
         try:
             request.get_host()
@@ -132,6 +129,9 @@ class KeptPageMiddleware:
         return True
 
     def limited(self, request, view) -> bool:
-        """Counts this request against the view's rate limit (``PAGE_RATE``, by address, as
-        its decorator does, under the same counter). When over it, the view answers."""
-        return is_ratelimited(request, fn=inspect.unwrap(view), key="ip", rate=self.rate, increment=True)
+        """Counts this request against the view's rate limit (``views.PAGE_LIMIT``, under the
+        view's counter) and says whether it is over it. The view then counts nothing more."""
+        limited = is_ratelimited(request, fn=inspect.unwrap(view), increment=True, **self.limit)
+        request.limited = limited
+        request.page_limit_counted = True
+        return limited

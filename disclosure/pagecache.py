@@ -60,6 +60,7 @@ does not refuse connections but lets them hang delays both by the client's timeo
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import logging
 import secrets
 import sys
@@ -115,14 +116,25 @@ def _cache():
     return caches[ALIAS]
 
 
+# The settings that make the headers kept with a page (``Entry.headers``): the layers that add
+# them, the content security and permissions policies, framing, the languages.
+HEADER_SETTINGS = ("MIDDLEWARE", "CONTENT_SECURITY_POLICY", "PERMISSIONS_POLICY", "X_FRAME_OPTIONS", "LANGUAGES")
+
+
 @cache
 def release() -> str:
-    """What a kept page was made with: the templates, the translations and this app's code
-    (or ``PAGE_CACHE_RELEASE`` when the deployment names its release itself)."""
+    """What a kept page was made with: the templates, the translations, this app's, the
+    project's and ``ops``' code, the settings that make its headers and the versions of the
+    libraries that add them (or ``PAGE_CACHE_RELEASE`` when the deployment names its release
+    itself, and answers for all of that)."""
     if settings.PAGE_CACHE_RELEASE:
         return settings.PAGE_CACHE_RELEASE
     digest = hashlib.sha256()
-    roots = [settings.BASE_DIR / "templates", settings.BASE_DIR / "locale", settings.BASE_DIR / "disclosure"]
+    for name in HEADER_SETTINGS:
+        digest.update(repr(getattr(settings, name, None)).encode())
+    for package in ("django", "django-csp"):
+        digest.update(importlib.metadata.version(package).encode())
+    roots = [settings.BASE_DIR / name for name in ("templates", "locale", "disclosure", "creditchina", "ops")]
     for root in roots:
         for path in sorted(root.rglob("*")):
             if path.is_file() and path.suffix in {".html", ".txt", ".mo", ".py"}:
@@ -353,8 +365,9 @@ class Entry:
     location: str = ""  # a kept redirect's target
     tokens: dict[str, str] = field(default_factory=dict)  # set by ``Filling.keep``
     # The headers the layers between ``KeptPageMiddleware`` and the view added to the answer
-    # this entry was made for (``capture``); an entry that has them is served by that
-    # middleware, before those layers run. Empty: served by its view only.
+    # this entry was made for (``Capture``); an entry that has them is served by that
+    # middleware, before those layers run. Empty: served by its view only. (A 304's headers
+    # are a 200's: those layers add the same to both.)
     headers: tuple[tuple[str, str], ...] = ()
 
     def conditional(self, request) -> HttpResponse | None:
@@ -516,11 +529,15 @@ class Capture:
     entry: Entry | None = None
 
     def finish(self, response) -> None:
-        if self.entry is None or response.status_code != self.entry.status or response.streaming:
-            return  # a 304 made on the way: the next request for the page keeps it
+        if self.entry is None or response.streaming:
+            return
+        if response.status_code not in (self.entry.status, 304 if self.entry.status == 200 else None):
+            return  # not the answer the entry was made for (an error on the way out)
         if response.cookies or "cookie" in response.get("Vary", "").lower():
             # A layer set a cookie or read the session for this answer: its headers are not
-            # every visitor's. Kept by the next request that is (this page stays a miss).
+            # every visitor's. The entry is kept without them (its view serves it), and the
+            # next plain visitor's answer brings them (``KeptPageMiddleware``).
+            store(self.key, self.entry)
             return
         self.entry.headers = tuple(
             (name, value) for name, value in response.items() if name.lower() not in NOT_CAPTURED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
@@ -18,6 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from django_ratelimit.decorators import ratelimit
+from django_ratelimit.exceptions import Ratelimited
 
 from notices.models import Notice
 
@@ -31,6 +33,24 @@ from .rules import Category
 SEARCH_RATE = settings.SEARCH_RATE_LIMIT
 CODE_CHARACTERS = re.compile(r"[0-9A-Z]+")
 PAGE_RATE = settings.PAGE_RATE_LIMIT
+# The public pages' rate limit: by address, under each view's own counter.
+PAGE_LIMIT = {"key": "ip", "rate": PAGE_RATE}
+
+
+def page_limited(view):
+    """``PAGE_LIMIT`` on ``view``, counted once a request: by ``KeptPageMiddleware`` when it
+    served or refused the page from the cache (``request.page_limit_counted``), else here."""
+    counting = ratelimit(**PAGE_LIMIT, block=True)(view)
+
+    @wraps(view)
+    def limited(request, *args, **kwargs):
+        if not getattr(request, "page_limit_counted", False):
+            return counting(request, *args, **kwargs)
+        if request.limited:
+            raise Ratelimited()
+        return view(request, *args, **kwargs)
+
+    return limited
 
 
 def _conditional(request, render_page, *, etag: str, last_modified):
@@ -215,15 +235,24 @@ def _render_profile(request, entity: Entity) -> str:
     return render_to_string("disclosure/entity.html", {"profile": profile, "entity": entity}, request)
 
 
+def _canonical_code(code: str) -> str | None:
+    """The code as its page's address spells it (``entity_detail`` redirects other spellings
+    there), or None if no code is spelt so."""
+    canonical = uscc.normalize(code)
+    return canonical if CODE_CHARACTERS.fullmatch(canonical) else None
+
+
 def _entity_kept(request, code):
+    if _canonical_code(code) != code:
+        return None
     return pagecache.lookup(pagecache.page_key("entity", code), pagecache.code_token_key(code), request=request)
 
 
 @require_safe
-@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+@page_limited
 def entity_detail(request, code):
-    canonical = uscc.normalize(code)
-    if not CODE_CHARACTERS.fullmatch(canonical):
+    canonical = _canonical_code(code)
+    if canonical is None:
         # Folded to nothing ("-", an ideographic space) or to something no code holds (a
         # full-width slash becomes "/"): no entity has it, and there is no address to send
         # the visitor to.
@@ -252,7 +281,7 @@ def _person_kept(request, pk):
 
 
 @require_safe
-@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+@page_limited
 def person_detail(request, pk):
     if not _numbered(request, pk):
         return redirect("disclosure:person", pk=pk, permanent=True)
@@ -291,7 +320,7 @@ def _record_kept(request, pk):
 
 
 @require_safe
-@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+@page_limited
 def record_detail(request, pk):
     if not _numbered(request, pk):
         return redirect("disclosure:record", pk=pk, permanent=True)
@@ -435,28 +464,28 @@ def _category(slug):
 
 
 @require_safe
-@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+@page_limited
 def list_view(request, slug):
     title, categories = _public_list(slug)
     return _list_page(request, slug=slug, title=title, categories=categories, kind="list")
 
 
 @require_safe
-@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+@page_limited
 def list_csv(request, slug):
     _title, categories = _public_list(slug)
     return _list_csv(request, slug=slug, categories=categories)
 
 
 @require_safe
-@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+@page_limited
 def category_view(request, slug):
     title, categories = _category(slug)
     return _list_page(request, slug=slug, title=title, categories=categories, kind="category")
 
 
 @require_safe
-@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+@page_limited
 def category_csv(request, slug):
     _title, categories = _category(slug)
     return _list_csv(request, slug=slug, categories=categories)
@@ -483,7 +512,7 @@ def favicon(request):
 
 
 @require_safe
-@ratelimit(key="ip", rate=PAGE_RATE, block=True)
+@page_limited
 def late_agencies(request):
     """Credit service agencies whose copies lag: the rules allow naming them."""
     days = settings.AGENCY_LATE_DAYS

@@ -40,12 +40,12 @@ class RejectNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if self._holds_nul(request):
+        if self.holds_nul(request):
             raise NulCharacterInRequest(NulCharacterInRequest.message)
         return self.get_response(request)
 
     @staticmethod
-    def _holds_nul(request) -> bool:
+    def holds_nul(request) -> bool:
         if NUL in request.path_info or _has_nul(request.GET.lists()):
             return True
         if any(NUL in name or NUL in value for name, value in request.COOKIES.items()):

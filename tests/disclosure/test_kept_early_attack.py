@@ -104,10 +104,10 @@ def test_a_malformed_cookie_on_the_miss_does_not_stop_the_page_being_served_earl
 def test_a_page_asked_for_with_leading_zeros_does_not_give_its_links_to_the_plain_address(
     client, settings, record, person, kind
 ):
-    """/persons/07/ and /persons/7/ are one kept page (the key holds the number), but the
-    page links to itself in the other language with the path it was asked for: the page
-    kept for /persons/07/ sends every visitor of /persons/7/ to /en/persons/07/. (Not new with
-    the middleware: the view serves the same kept page.)"""
+    """/persons/07/ and /persons/7/ would be one kept page (the key holds the number), but a
+    page links to itself in the other language with the path it was asked for: a page kept
+    for /persons/07/ would send every visitor of /persons/7/ to /en/persons/07/. The other
+    spelling is sent to the page's own address instead."""
     pk = person.pk if kind == "persons" else record.pk
     caches["fragments"].clear()
     with override_settings(

@@ -24,11 +24,10 @@ LIST = "/lists/serious-dishonesty/"
 
 
 def test_a_deployment_that_changes_a_security_header_does_not_serve_the_old_one(client, record, settings):
-    """The headers replayed on an early answer were captured when the page was made; the key's
-    release covers templates, translations and disclosure/ only, not the settings or the
-    middleware (ops/, django-csp) that make those headers. A deployment that changes a
-    security header (CSP, Permissions-Policy, X-Frame-Options) without touching disclosure/
-    keeps serving the old one on every kept page until midnight or the entity's next write."""
+    """The headers replayed on an early answer were captured when the page was made: the key's
+    release covers the settings and the middleware (ops/, django-csp) that make them, so a
+    deployment that changes a security header (CSP, Permissions-Policy, X-Frame-Options)
+    without touching disclosure/ does not serve the old one."""
     client.get(ENTITY)
     assert client.get(ENTITY)["X-Cache"] == "hit"
     settings.PERMISSIONS_POLICY = "camera=(), microphone=()"
@@ -42,9 +41,8 @@ def test_a_deployment_that_changes_a_security_header_does_not_serve_the_old_one(
 
 def test_a_list_page_made_for_a_conditional_request_is_kept(client, record, monkeypatch):
     """A list page made afresh is rendered in full even when the answer is a 304: the
-    rendering is kept, so the next visitor is served from the cache. (Capture.finish drops it
-    because the answer's status is not the entry's: while the visitors who come back with a
-    current copy keep arriving, every one of them renders the list again.)"""
+    rendering is kept (with the 304's headers, which are the 200's), so the next visitor with
+    a current copy is answered from the cache instead of rendering the list again."""
     etag = client.get(LIST)["ETag"]
     caches["pages"].clear()
     assert client.get(LIST, HTTP_IF_NONE_MATCH=etag).status_code == 304  # rendered, then 304
@@ -55,7 +53,7 @@ def test_a_list_page_made_for_a_conditional_request_is_kept(client, record, monk
 
 def test_a_request_refused_over_the_limit_is_counted_once(client, record, settings):
     """Over the limit, the middleware counts the request and hands it to the view, whose
-    decorator counts it again."""
+    decorator refuses it without counting it again."""
     settings.RATELIMIT_ENABLE = True
     limit = int(views.PAGE_RATE.split("/")[0])
     statuses = [client.get(ENTITY).status_code for _ in range(limit + 1)]
