@@ -72,6 +72,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, Error, transaction
 from django.http import HttpResponse, HttpResponseRedirect
+from django.http.response import ResponseHeaders
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
@@ -369,6 +370,7 @@ class Entry:
     # middleware, before those layers run. Empty: served by its view only. (A 304's headers
     # are a 200's: those layers add the same to both.)
     headers: tuple[tuple[str, str], ...] = ()
+    prepared: ResponseHeaders | None = None  # ``prepare``
 
     def conditional(self, request) -> HttpResponse | None:
         """304 when the client's copy is current."""
@@ -382,11 +384,25 @@ class Entry:
             response = HttpResponseRedirect(self.location)
         elif (response := self.conditional(request)) is None:
             response = HttpResponse(self.body, status=self.status, content_type=self.content_type)
+            if self.prepared is not None:
+                response.headers = self.prepared  # unpickled from the cache for this answer alone
+                response[HIT_HEADER] = "hit"
+                return response
             validate(response, self.etag, self.modified)
         for name, value in self.headers:
             response[name] = value
         response[HIT_HEADER] = "hit"
         return response
+
+    def prepare(self) -> None:
+        """The whole set of headers of the answer that is not a 304, made and checked once
+        here rather than header by header on every hit (a fifth of a kept page's time)."""
+        response = HttpResponse(self.body, status=self.status, content_type=self.content_type)
+        validate(response, self.etag, self.modified)
+        for name, value in self.headers:
+            response[name] = value
+        response["Content-Length"] = str(len(self.body))
+        self.prepared = response.headers
 
 
 def validate(response, etag: str, modified: int | None) -> None:
@@ -542,6 +558,7 @@ class Capture:
         self.entry.headers = tuple(
             (name, value) for name, value in response.items() if name.lower() not in NOT_CAPTURED
         )
+        self.entry.prepare()
         store(self.key, self.entry)
 
 

@@ -86,8 +86,10 @@ def test_lag_counts_events_not_cursor_arithmetic(api, schema, catalog, entity, r
 
 
 def test_a_late_agency_is_named_and_leaves_the_list_once_caught_up(
-    api, live_server, catalog, entity, records, frozen_today, settings
+    frozen_today, api, live_server, catalog, entity, records, settings
 ):
+    # The clock stops first: an agency registered on the real day would be behind since then
+    # (``behind_since`` is never before the agency existed).
     events, head = api.all_events(0)
     api.post(ACK, {"cursor": head})
     CreditRecordFactory(entity=entity, catalog_item=catalog["penalty"], decision_date=D(2026, 6, 11))

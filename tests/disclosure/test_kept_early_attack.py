@@ -128,6 +128,8 @@ def test_https_is_still_enforced_and_announced_on_a_kept_page(settings, record):
     the answer over HTTPS carries HSTS."""
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    settings.SECURE_HSTS_PRELOAD = False
     browser = Client()
     early = kept(browser, ENTITY, secure=True)
     assert early["Strict-Transport-Security"] == "max-age=3600"
