@@ -238,6 +238,8 @@ def main() -> None:
     )
     hello_paths = WORK / "hello-paths.txt"
     hello_paths.write_text("/hello/\n")
+    hello_page_paths = WORK / "hello-page-paths.txt"  # hello with a page's 5 KB
+    hello_page_paths.write_text("/hello/page/\n")
     extra_env = {"PAGE_CACHE": "0"} if args.no_page_cache else {}
     results = {}
     for draw in args.draws.split(","):
@@ -272,6 +274,7 @@ def main() -> None:
             url = f"http://127.0.0.1:{server.port}"
             wrk(url, hello_paths, connections=args.connections, seconds=5)
             hello_result = wrk(url, hello_paths, connections=args.connections, seconds=args.seconds)
+            hello_page_result = wrk(url, hello_page_paths, connections=args.connections, seconds=args.seconds)
         for name, answers in (("site", site_result), ("datasette", datasette_result)):
             if answers and (answers["non2xx"] or answers["errors"]):
                 print(f"!!! {name}: {answers['non2xx']} non-2xx answers, {answers['errors']} errors: its rate is not of lookups",
@@ -280,6 +283,7 @@ def main() -> None:
             "site": site_result,
             "datasette": datasette_result,
             "hello": hello_result,
+            "hello_page": hello_page_result,
             "ratio_to_datasette": round(site_result["rps"] / datasette_result["rps"], 2) if datasette_result else None,
             "share_of_hello": round(site_result["rps"] / hello_result["rps"], 2),
             "page_cache_hit_share": round(site_result["cache_hits"] / max(site_result["requests"], 1), 3),
@@ -302,7 +306,7 @@ def main() -> None:
     path = write_result("lookup" + ("-no-page-cache" if args.no_page_cache else "") + ("-steady" if args.steady else ""), result, run)
     for draw, r in results.items():
         print(f"== {draw} draw ({r['distinct_codes']} distinct codes in {r['requests_drawn']} drawn)")
-        for name in ("site", "datasette", "hello"):
+        for name in ("site", "datasette", "hello", "hello_page"):
             x = r[name]
             if x:
                 print(f"{name:9} {x['rps']:8.1f} req/s  p50 {x['p50_ms']:.2f} ms  p99 {x['p99_ms']:.2f} ms  non-2xx {x['non2xx']}")
