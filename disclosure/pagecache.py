@@ -384,25 +384,27 @@ class Entry:
             response = HttpResponseRedirect(self.location)
         elif (response := self.conditional(request)) is None:
             response = HttpResponse(self.body, status=self.status, content_type=self.content_type)
-            if self.prepared is not None:
-                response.headers = self.prepared  # unpickled from the cache for this answer alone
-                response[HIT_HEADER] = "hit"
-                return response
-            validate(response, self.etag, self.modified)
-        for name, value in self.headers:
-            response[name] = value
+            # ``prepared`` is unpickled from the cache for this answer alone.
+            response.headers = self.prepared or self.full_headers()
+        else:
+            for name, value in self.headers:
+                response[name] = value
         response[HIT_HEADER] = "hit"
         return response
 
-    def prepare(self) -> None:
-        """The whole set of headers of the answer that is not a 304, made and checked once
-        here rather than header by header on every hit (a fifth of a kept page's time)."""
+    def full_headers(self) -> ResponseHeaders:
+        """Every header of the answer that is not a 304 or a redirect."""
         response = HttpResponse(self.body, status=self.status, content_type=self.content_type)
         validate(response, self.etag, self.modified)
         for name, value in self.headers:
             response[name] = value
         response["Content-Length"] = str(len(self.body))
-        self.prepared = response.headers
+        return response.headers
+
+    def prepare(self) -> None:
+        """``full_headers`` made and checked once, when the entry is kept, rather than header
+        by header on every hit (a fifth of a kept page's time)."""
+        self.prepared = self.full_headers()
 
 
 def validate(response, etag: str, modified: int | None) -> None:

@@ -242,10 +242,13 @@ def _canonical_code(code: str) -> str | None:
     return canonical if CODE_CHARACTERS.fullmatch(canonical) else None
 
 
-def _entity_kept(request, code):
-    if _canonical_code(code) != code:
-        return None
+def _entity_lookup(request, code):
     return pagecache.lookup(pagecache.page_key("entity", code), pagecache.code_token_key(code), request=request)
+
+
+def _entity_kept(request, code):
+    """``KeptPageMiddleware``'s look: only at the page's own address."""
+    return _entity_lookup(request, code) if _canonical_code(code) == code else None
 
 
 @require_safe
@@ -259,7 +262,7 @@ def entity_detail(request, code):
         raise Http404
     if canonical != code:
         return redirect("disclosure:entity", code=canonical, permanent=True)
-    kept, fill = _entity_kept(request, code)
+    kept, fill = _entity_lookup(request, code)
     if kept is not None:
         return kept.page(request)
     entity = selectors.entity_by_code(code)
