@@ -173,3 +173,55 @@ def test_after_redis_stops_and_starts_again_the_same_client_answers(prefix, rela
     assert ours == [None, "before", "before", None, "after", True]
     theirs = through_an_outage(DjangoRedisCache(relay.url, {"KEY_PREFIX": f"{prefix}-django"}), relay)
     assert theirs == [*ours[:-1], False]  # the same answers, from a new client each time
+
+
+def commands_sent(operation) -> list[str]:
+    """The Redis commands ``operation`` sent (through any client)."""
+    sent, send = [], redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        sent.append(str(args[0]).upper())
+        return send(self, *args, **options)
+
+    redis.Redis.execute_command = counting
+    try:
+        operation()
+    finally:
+        redis.Redis.execute_command = send
+    return sent
+
+
+def test_incr_is_one_round_trip(prefix):
+    ours = RedisCache(redis_url(), {"KEY_PREFIX": f"{prefix}-ours"})
+    theirs = DjangoRedisCache(redis_url(), {"KEY_PREFIX": f"{prefix}-django"})
+    for cache in (ours, theirs):
+        cache.set("n", 1, 60)
+        cache.incr("n")  # the script is in Redis from here on
+    assert commands_sent(lambda: ours.incr("n", 3)) == ["EVALSHA"]
+    assert commands_sent(lambda: theirs.incr("n", 3)) == ["EXISTS", "INCRBY"]
+    assert ours.get("n") == theirs.get("n") == 5
+
+
+def test_incr_keeps_the_expiry_and_makes_no_missing_key(prefix):
+    cache = RedisCache(redis_url(), {"KEY_PREFIX": prefix})
+    client = redis.Redis.from_url(redis_url())
+    cache.add("count", 1, 60)
+    assert cache.incr("count") == 2
+    assert 55 < client.ttl(cache.make_key("count")) <= 60
+    with pytest.raises(ValueError, match="Key '.*gone' not found."):
+        cache.incr("gone")
+    assert client.exists(cache.make_key("gone")) == 0
+    cache.set("word", "二", 60)
+    with pytest.raises(redis.exceptions.ResponseError, match="not an integer"):
+        cache.incr("word")
+    assert cache.get("word") == "二"
+
+
+def test_incr_goes_on_after_redis_forgets_its_scripts(prefix):
+    """A Redis that restarted has no scripts: the increment sends it in full, once."""
+    cache = RedisCache(redis_url(), {"KEY_PREFIX": prefix})
+    cache.set("n", 1, 60)
+    assert cache.incr("n") == 2
+    redis.Redis.from_url(redis_url()).script_flush()
+    assert commands_sent(lambda: cache.incr("n")) == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
+    assert cache.get("n") == 3
