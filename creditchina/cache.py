@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from django.core.cache.backends import redis as django_redis
 
-
 # INCRBY only if the key is there (Django's contract: a missing key is a ValueError, and is
 # not made); in Redis, in one step.
 INCR_IF_PRESENT = """
@@ -58,3 +57,11 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def iter_keys(self, pattern: str):
+        """The keys (as given to this cache: without its prefix and version) that match the
+        glob ``pattern``, read with SCAN a thousand at a time (Redis goes on serving between
+        them). A key may come more than once, as SCAN promises no better."""
+        start = len(self.make_key(""))
+        for key in self._cache.get_client().scan_iter(match=self.make_key(pattern), count=1000):
+            yield key.decode()[start:]

@@ -225,3 +225,12 @@ def test_incr_goes_on_after_redis_forgets_its_scripts(prefix):
     redis.Redis.from_url(redis_url()).script_flush()
     assert commands_sent(lambda: cache.incr("n")) == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
     assert cache.get("n") == 3
+
+
+def test_iter_keys_lists_the_keys_as_they_were_given(prefix):
+    cache = RedisCache(redis_url(), {"KEY_PREFIX": prefix})
+    other = RedisCache(redis_url(), {"KEY_PREFIX": f"{prefix}-other"})
+    cache.set_many({"p:a:2026-11-28": 1, "p:b:2026-11-28": 2, "p:c:2026-11-27": 3, "gen:site": 4}, 60)
+    other.set("p:d:2026-11-28", 5, 60)
+    assert sorted(cache.iter_keys("p:*:2026-11-28")) == ["p:a:2026-11-28", "p:b:2026-11-28"]
+    assert sorted(cache.iter_keys("*")) == ["gen:site", "p:a:2026-11-28", "p:b:2026-11-28", "p:c:2026-11-27"]
