@@ -1,0 +1,159 @@
+"""The new day's pages, made before visitors ask for them.
+
+Pages are kept per day (``pagecache.page_key``: a page says what is disclosed *today*), so at
+midnight every kept page is one of yesterday's and the first visitor of each page waits for
+it to be made. ``warm`` makes, for the new day, the pages visitors asked for yesterday (those
+kept under yesterday's date: an entity's, a person's, a record's page, a list's or a category's
+first pages), each through the site's own request handling: the page kept is the one a
+visitor's request would have kept, headers included, under the tokens read before its
+database reads (a write that commits meanwhile drops it as it would drop any other).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+
+from . import pagecache
+
+# A kept page's kind (``page_key``'s first part) and the URL that shows it.
+KINDS = {
+    "entity": "disclosure:entity",
+    "person": "disclosure:person",
+    "record": "disclosure:record",
+    "list": None,  # ("list", "list" or "category", slug, query string): below
+}
+
+
+@dataclass
+class Warmed:
+    made: int = 0  # made and kept now
+    kept: int = 0  # already kept for the day (a visitor was first)
+    unkept: int = 0  # made, and not kept (a write dropped it at once, say)
+    gone: int = 0  # not a page any more (not found, moved): what it answered is in ``statuses``
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    query: str
+    language: str
+    key: str  # the key it is kept under today
+
+
+def yesterdays_pages(day: dt.date):
+    """The pages kept under the day before ``day``, once each (a page kept in both languages
+    is two pages)."""
+    cache = pagecache._cache()
+    if not hasattr(cache, "iter_keys"):
+        raise NotImplementedError(
+            f"the page cache ({type(cache).__name__}) cannot list its keys: warming needs Redis"
+        )
+    before = (day - dt.timedelta(days=1)).isoformat()
+    seen = set()
+    for key in cache.iter_keys(f"p:*:{before}"):
+        page = _page(key)
+        if page is not None and page not in seen:
+            seen.add(page)
+            yield page
+
+
+def _page(key: str) -> Page | None:
+    """The page kept under ``key`` (``page_key``'s: "p", release, kind, its parts, language,
+    day); None for what is not a page (API answers, where a search led)."""
+    _p, _release, kind, *parts, language, _day = key.split(":")
+    if kind not in KINDS or language not in dict(settings.LANGUAGES):
+        return None
+    query = ""
+    if kind == "list":
+        if len(parts) < 3 or parts[0] not in ("list", "category"):
+            return None
+        name, args, query = f"disclosure:{parts[0]}", [parts[1]], ":".join(parts[2:])
+    else:
+        name, args = KINDS[kind], parts
+    with translation.override(language):
+        try:
+            path = reverse(name, args=args)
+        except NoReverseMatch:
+            return None
+        return Page(path, query, language, pagecache.page_key(kind, *parts))
+
+
+def warm(*, limit: int | None = None, seconds: float | None = None) -> Warmed:
+    """Make and keep, for today, the pages kept yesterday (at most ``limit`` of them, for at
+    most ``seconds``). A page is kept under the day it is made on: today's."""
+    today = timezone.localdate()
+    handler, host = WSGIHandler(), _host()
+    deadline = None if seconds is None else time.monotonic() + seconds
+    warmed = Warmed()
+    for number, page in enumerate(yesterdays_pages(today)):
+        if (limit is not None and number >= limit) or (deadline is not None and time.monotonic() > deadline):
+            break
+        status, served_from_cache = _ask(handler, host, page.path, page.query)
+        warmed.statuses[status] = warmed.statuses.get(status, 0) + 1
+        if status != 200:
+            warmed.gone += 1
+        elif served_from_cache:
+            warmed.kept += 1
+        elif pagecache.lookup(page.key)[0] is not None:
+            warmed.made += 1
+        else:
+            warmed.unkept += 1
+    return warmed
+
+
+def _host() -> str:
+    """A host the site answers for: SITE_URL's, else the first of ALLOWED_HOSTS."""
+    if settings.SITE_URL:
+        from urllib.parse import urlsplit
+
+        return urlsplit(settings.SITE_URL).netloc
+    for host in settings.ALLOWED_HOSTS:
+        if host != "*":
+            return host.lstrip(".")
+    return "localhost"
+
+
+def _ask(handler, host: str, path: str, query: str) -> tuple[int, bool]:
+    """GET ``path`` from the site, as a browser without cookies would over HTTPS behind the
+    proxy: the status, and whether the page cache served it."""
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": host.split(":")[0],
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host,
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"] = int(status.split()[0])
+        answer["headers"] = {name.lower(): value for name, value in headers}
+
+    body = handler(environ, start_response)
+    try:
+        for _chunk in body:
+            pass
+    finally:
+        body.close()  # the end of the request: its page is kept here (``pagecache.Capture``)
+    return answer["status"], answer["headers"].get(pagecache.HIT_HEADER.lower()) == "hit"
