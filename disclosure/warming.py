@@ -16,6 +16,7 @@ import io
 import sys
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
@@ -92,13 +93,13 @@ def warm(*, limit: int | None = None, seconds: float | None = None) -> Warmed:
     """Make and keep, for today, the pages kept yesterday (at most ``limit`` of them, for at
     most ``seconds``). A page is kept under the day it is made on: today's."""
     today = timezone.localdate()
-    handler, host = WSGIHandler(), _host()
+    handler, origin = WSGIHandler(), _origin()
     deadline = None if seconds is None else time.monotonic() + seconds
     warmed = Warmed()
     for number, page in enumerate(yesterdays_pages(today)):
         if (limit is not None and number >= limit) or (deadline is not None and time.monotonic() > deadline):
             break
-        status, served_from_cache = _ask(handler, host, page.path, page.query)
+        status, served_from_cache = _ask(handler, origin, page.path, page.query)
         warmed.statuses[status] = warmed.statuses.get(status, 0) + 1
         if status != 200:
             warmed.gone += 1
@@ -111,33 +112,34 @@ def warm(*, limit: int | None = None, seconds: float | None = None) -> Warmed:
     return warmed
 
 
-def _host() -> str:
-    """A host the site answers for: SITE_URL's, else the first of ALLOWED_HOSTS."""
+def _origin() -> tuple[str, str]:
+    """The scheme and a host the site answers for: SITE_URL's, else HTTPS (as behind the
+    proxy) and the first of ALLOWED_HOSTS."""
     if settings.SITE_URL:
-        from urllib.parse import urlsplit
-
-        return urlsplit(settings.SITE_URL).netloc
+        parts = urlsplit(settings.SITE_URL)
+        return parts.scheme or "https", parts.netloc
     for host in settings.ALLOWED_HOSTS:
         if host != "*":
-            return host.lstrip(".")
-    return "localhost"
+            return "https", host.lstrip(".")
+    return "https", "localhost"
 
 
-def _ask(handler, host: str, path: str, query: str) -> tuple[int, bool]:
-    """GET ``path`` from the site, as a browser without cookies would over HTTPS behind the
-    proxy: the status, and whether the page cache served it."""
+def _ask(handler, origin: tuple[str, str], path: str, query: str) -> tuple[int, bool]:
+    """GET ``path`` from the site, as a browser without cookies would (at ``origin``, behind
+    the proxy): the status, and whether the page cache served it."""
+    scheme, host = origin
     environ = {
         "REQUEST_METHOD": "GET",
         "SCRIPT_NAME": "",
         "PATH_INFO": path,
         "QUERY_STRING": query,
-        "SERVER_NAME": host.split(":")[0],
-        "SERVER_PORT": "443",
+        "SERVER_NAME": urlsplit(f"//{host}").hostname or host,
+        "SERVER_PORT": "443" if scheme == "https" else "80",
         "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_HOST": host,
         "REMOTE_ADDR": "127.0.0.1",
         "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "https",
+        "wsgi.url_scheme": scheme,
         "wsgi.input": io.BytesIO(),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
@@ -155,5 +157,5 @@ def _ask(handler, host: str, path: str, query: str) -> tuple[int, bool]:
         for _chunk in body:
             pass
     finally:
-        body.close()  # the end of the request: its page is kept here (``pagecache.Capture``)
+        body.close()  # the end of the request (``request_finished``), as a server would end it
     return answer["status"], answer["headers"].get(pagecache.HIT_HEADER.lower()) == "hit"

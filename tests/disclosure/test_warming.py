@@ -188,3 +188,17 @@ def test_without_a_page_cache_in_redis_it_says_why(settings, redis_pages):
         match=r"^There is no shared page cache \(set REDIS_URL or PAGE_CACHE_URL\): nothing to warm\.$",
     ):
         warm()
+
+
+def test_it_asks_at_the_sites_address(client, clock, record, settings):
+    """At SITE_URL when the deployment names it (here plain HTTP, on a host of its own), else
+    over HTTPS at the first of ALLOWED_HOSTS; a page the site refuses to make there is not
+    kept, and the answers say why."""
+    client.get(f"/entities/{CODE}/")
+    at(clock, DAY + dt.timedelta(days=1))
+    settings.SITE_URL = "http://credit.example.org:8080"
+    settings.ALLOWED_HOSTS = ["testserver"]
+    assert warm() == "0 pages made and kept for today, 0 already kept, 0 made but not kept, 1 no longer pages (answers 400: 1)."
+    settings.ALLOWED_HOSTS = ["testserver", "credit.example.org"]
+    assert warm() == "1 pages made and kept for today, 0 already kept, 0 made but not kept, 0 no longer pages (answers 200: 1)."
+    assert record.outcome in served_from_the_cache(client, f"/entities/{CODE}/")
