@@ -15,6 +15,8 @@ kept page served from the cache made four round trips to Redis, now three.
 
 from __future__ import annotations
 
+import re
+
 from django.core.cache.backends import redis as django_redis
 
 # INCRBY only if the key is there (Django's contract: a missing key is a ValueError, and is
@@ -62,6 +64,7 @@ class RedisCache(django_redis.RedisCache):
         """The keys (as given to this cache: without its prefix and version) that match the
         glob ``pattern``, read with SCAN a thousand at a time (Redis goes on serving between
         them). A key may come more than once, as SCAN promises no better."""
-        start = len(self.make_key(""))
-        for key in self._cache.get_client().scan_iter(match=self.make_key(pattern), count=1000):
-            yield key.decode()[start:]
+        head = self.make_key("")  # the prefix and version, matched as they are
+        glob = re.sub(r"([*?\[\]\\])", r"\\\1", head) + pattern
+        for key in self._cache.get_client().scan_iter(match=glob, count=1000):
+            yield key.decode()[len(head) :]

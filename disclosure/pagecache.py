@@ -129,7 +129,9 @@ def release() -> str:
     libraries that add them (or ``PAGE_CACHE_RELEASE`` when the deployment names its release
     itself, and answers for all of that)."""
     if settings.PAGE_CACHE_RELEASE:
-        return settings.PAGE_CACHE_RELEASE
+        # A key's parts are separated by ":" (``page_key``; ``warming`` reads them back): a
+        # release named like an image ("creditchina:2026.11") must not add one.
+        return settings.PAGE_CACHE_RELEASE.replace(":", "_")
     digest = hashlib.sha256()
     for name in HEADER_SETTINGS:
         digest.update(repr(getattr(settings, name, None)).encode())

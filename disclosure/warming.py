@@ -25,6 +25,9 @@ from django.utils import timezone, translation
 
 from . import pagecache
 
+# What a page that is no longer one answers: not found, no longer disclosed, moved.
+GONE = frozenset({301, 302, 404, 410})
+
 # A kept page's kind (``page_key``'s first part) and the URL that shows it.
 KINDS = {
     "entity": "disclosure:entity",
@@ -34,12 +37,17 @@ KINDS = {
 }
 
 
+# A list's kept pages' own query strings: none, or one of the pages kept.
+LIST_QUERIES = frozenset({"", *(f"page={n}" for n in range(1, pagecache.LIST_PAGES_KEPT + 1))})
+
+
 @dataclass
 class Warmed:
     made: int = 0  # made and kept now
     kept: int = 0  # already kept for the day (a visitor was first)
     unkept: int = 0  # made, and not kept (a write dropped it at once, say)
-    gone: int = 0  # not a page any more (not found, moved): what it answered is in ``statuses``
+    gone: int = 0  # not a page any more: not found, no longer disclosed (410), moved
+    failed: int = 0  # any other answer: the site could not make it (a 500, a refused host)
     statuses: dict[int, int] = field(default_factory=dict)
 
 
@@ -79,6 +87,8 @@ def _page(key: str) -> Page | None:
         if len(parts) < 3 or parts[0] not in ("list", "category"):
             return None
         name, args, query = f"disclosure:{parts[0]}", [parts[1]], ":".join(parts[2:])
+        if query not in LIST_QUERIES:
+            return None  # not a list page's own address (``?page=1&page=1``): anyone can make those
     else:
         name, args = KINDS[kind], parts
     with translation.override(language):
@@ -101,8 +111,10 @@ def warm(*, limit: int | None = None, seconds: float | None = None) -> Warmed:
             break
         status, served_from_cache = _ask(handler, origin, page.path, page.query)
         warmed.statuses[status] = warmed.statuses.get(status, 0) + 1
-        if status != 200:
+        if status in GONE:
             warmed.gone += 1
+        elif status != 200:
+            warmed.failed += 1
         elif served_from_cache:
             warmed.kept += 1
         elif pagecache.lookup(page.key)[0] is not None:

@@ -91,7 +91,7 @@ def test_the_pages_asked_for_yesterday_are_kept_for_today_before_anyone_asks(cli
     at(clock, DAY + dt.timedelta(days=1))
     assert (
         warm()
-        == "6 pages made and kept for today, 0 already kept, 0 made but not kept, 0 no longer pages (answers 200: 6)."
+        == "6 pages made and kept for today, 0 already kept, 0 made but not kept, 0 no longer pages, 0 failed (answers 200: 6)."
     )
     for url in pages_of(record):
         body = served_from_the_cache(client, url)
@@ -103,7 +103,7 @@ def test_the_pages_asked_for_yesterday_are_kept_for_today_before_anyone_asks(cli
     # Again: everything is kept already.
     assert (
         warm()
-        == "0 pages made and kept for today, 6 already kept, 0 made but not kept, 0 no longer pages (answers 200: 6)."
+        == "0 pages made and kept for today, 6 already kept, 0 made but not kept, 0 no longer pages, 0 failed (answers 200: 6)."
     )
 
 
@@ -133,7 +133,7 @@ def test_what_lapsed_at_midnight_is_on_no_warmed_page(client, clock, record):
     at(clock, last_day + dt.timedelta(days=1))
     assert (
         warm()
-        == "1 pages made and kept for today, 0 already kept, 0 made but not kept, 1 no longer pages (answers 200: 1, 410: 1)."
+        == "1 pages made and kept for today, 0 already kept, 0 made but not kept, 1 no longer pages, 0 failed (answers 200: 1, 410: 1)."
     )
     assert record.outcome not in served_from_the_cache(client, f"/entities/{CODE}/")
     assert client.get(f"/records/{record.pk}/").status_code == 410
@@ -144,7 +144,7 @@ def test_only_yesterdays_pages_are_warmed(client, clock, record):
     at(clock, DAY + dt.timedelta(days=2))
     assert (
         warm()
-        == "0 pages made and kept for today, 0 already kept, 0 made but not kept, 0 no longer pages (answers none)."
+        == "0 pages made and kept for today, 0 already kept, 0 made but not kept, 0 no longer pages, 0 failed (answers none)."
     )
     with CaptureQueriesContext(connection) as queries:
         client.get(f"/entities/{CODE}/")
@@ -192,13 +192,18 @@ def test_without_a_page_cache_in_redis_it_says_why(settings, redis_pages):
 
 def test_it_asks_at_the_sites_address(client, clock, record, settings):
     """At SITE_URL when the deployment names it (here plain HTTP, on a host of its own), else
-    over HTTPS at the first of ALLOWED_HOSTS; a page the site refuses to make there is not
-    kept, and the answers say why."""
+    over HTTPS at the first of ALLOWED_HOSTS. A host the site refuses is a failure: the
+    answers say which, and the command exits with an error."""
     client.get(f"/entities/{CODE}/")
     at(clock, DAY + dt.timedelta(days=1))
     settings.SITE_URL = "http://credit.example.org:8080"
     settings.ALLOWED_HOSTS = ["testserver"]
-    assert warm() == "0 pages made and kept for today, 0 already kept, 0 made but not kept, 1 no longer pages (answers 400: 1)."
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"^1 pages could not be made"):
+        call_command("pages_warm", stdout=out)
+    assert out.getvalue() == (
+        "0 pages made and kept for today, 0 already kept, 0 made but not kept, 0 no longer pages, 1 failed (answers 400: 1).\n"
+    )
     settings.ALLOWED_HOSTS = ["testserver", "credit.example.org"]
-    assert warm() == "1 pages made and kept for today, 0 already kept, 0 made but not kept, 0 no longer pages (answers 200: 1)."
+    assert warm() == "1 pages made and kept for today, 0 already kept, 0 made but not kept, 0 no longer pages, 0 failed (answers 200: 1)."
     assert record.outcome in served_from_the_cache(client, f"/entities/{CODE}/")
