@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures of test_warming.py, imported to be used here)
 """Review of manage.py pages_warm and creditchina.cache's incr/iter_keys, from their contract
 (README, "The shared page cache": "Pages are kept per day ..."). Some tests pin behaviour that
 holds; the others show defects (each says what it expects and why). Against the machine's
