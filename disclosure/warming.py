@@ -7,6 +7,10 @@ kept under yesterday's date: an entity's, a person's, a record's page, a list's 
 first pages), each through the site's own request handling: the page kept is the one a
 visitor's request would have kept, headers included, under the tokens read before its
 database reads (a write that commits meanwhile drops it as it would drop any other).
+
+A deployment is such a start too: a page is kept under the release that made it
+(``pagecache.release``). Run after a deployment, ``warm`` makes again the pages kept that
+day by the release before.
 """
 
 from __future__ import annotations
@@ -59,21 +63,25 @@ class Page:
     key: str  # the key it is kept under today
 
 
-def yesterdays_pages(day: dt.date):
-    """The pages kept under the day before ``day``, once each (a page kept in both languages
-    is two pages)."""
+def pages_to_warm(day: dt.date):
+    """The pages to make for ``day``, once each (a page kept in both languages is two pages):
+    those kept under the day before, and those kept under ``day`` by an earlier release (a
+    deployment since: they are not served any more)."""
     cache = pagecache._cache()
     if not hasattr(cache, "iter_keys"):
         raise NotImplementedError(
             f"the page cache ({type(cache).__name__}) cannot list its keys: warming needs Redis"
         )
-    before = (day - dt.timedelta(days=1)).isoformat()
+    current = pagecache.release()
     seen = set()
-    for key in cache.iter_keys(f"p:*:{before}"):
-        page = _page(key)
-        if page is not None and page not in seen:
-            seen.add(page)
-            yield page
+    for when in (day - dt.timedelta(days=1), day):
+        for key in cache.iter_keys(f"p:*:{when.isoformat()}"):
+            if when == day and key.split(":")[1] == current:
+                continue  # kept for the day already
+            page = _page(key)
+            if page is not None and page not in seen:
+                seen.add(page)
+                yield page
 
 
 def _page(key: str) -> Page | None:
@@ -100,13 +108,14 @@ def _page(key: str) -> Page | None:
 
 
 def warm(*, limit: int | None = None, seconds: float | None = None) -> Warmed:
-    """Make and keep, for today, the pages kept yesterday (at most ``limit`` of them, for at
-    most ``seconds``). A page is kept under the day it is made on: today's."""
+    """Make and keep, for today, the pages kept yesterday or kept today by an earlier release
+    (``pages_to_warm``; at most ``limit`` of them, for at most ``seconds``). A page is kept
+    under the day it is made on: today's."""
     today = timezone.localdate()
     handler, origin = WSGIHandler(), _origin()
     deadline = None if seconds is None else time.monotonic() + seconds
     warmed = Warmed()
-    for number, page in enumerate(yesterdays_pages(today)):
+    for number, page in enumerate(pages_to_warm(today)):
         if (limit is not None and number >= limit) or (deadline is not None and time.monotonic() > deadline):
             break
         status, served_from_cache = _ask(handler, origin, page.path, page.query)

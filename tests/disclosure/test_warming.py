@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from disclosure import pagecache
 from tests.conftest import SHANGHAI
 from tests.factories import CreditRecordFactory, EntityFactory
 from tests.ops.test_shared_cache import redis_url
@@ -207,3 +208,31 @@ def test_it_asks_at_the_sites_address(client, clock, record, settings):
     settings.ALLOWED_HOSTS = ["testserver", "credit.example.org"]
     assert warm() == "1 pages made and kept for today, 0 already kept, 0 made but not kept, 0 no longer pages, 0 failed (answers 200: 1)."
     assert record.outcome in served_from_the_cache(client, f"/entities/{CODE}/")
+
+
+@pytest.fixture
+def deployed(settings):
+    """Names the release that makes pages from now on (``pagecache.release``, computed once
+    per process, is forgotten on both sides of the test)."""
+
+    def deploy(name: str) -> None:
+        settings.PAGE_CACHE_RELEASE = name
+        pagecache.release.cache_clear()
+
+    pagecache.release.cache_clear()
+    yield deploy
+    pagecache.release.cache_clear()
+
+
+def test_after_a_deployment_the_days_pages_of_the_release_before_are_made_again(client, clock, record, deployed):
+    deployed("2026.11.1")
+    client.get(f"/entities/{CODE}/")
+    client.get(f"/en/entities/{CODE}/")
+    deployed("2026.11.2")  # at noon: the pages above are not served any more
+    client.get(f"/records/{record.pk}/")  # kept by this release already: left as it is
+    with CaptureQueriesContext(connection) as queries:
+        client.get(f"/entities/{CODE}/")
+    assert queries.captured_queries  # and kept again, by this release
+    assert warm() == "1 pages made and kept for today, 1 already kept, 0 made but not kept, 0 no longer pages, 0 failed (answers 200: 2)."
+    assert record.outcome in served_from_the_cache(client, f"/en/entities/{CODE}/")
+    assert warm() == "0 pages made and kept for today, 2 already kept, 0 made but not kept, 0 no longer pages, 0 failed (answers 200: 2)."

@@ -10,8 +10,9 @@ from disclosure import pagecache, warming
 class Command(BaseCommand):
     help = (
         "Make the new day's pages that visitors asked for yesterday (entity, person and record "
-        "pages, the lists' first pages), so that the day's first visitors find them kept. Run "
-        "just after midnight (what a page shows follows the date, not records_record_expiries); "
+        "pages, the lists' first pages), so that the day's first visitors find them kept; and the "
+        "pages kept today by an earlier release. Run just after midnight (what a page shows "
+        "follows the date, not records_record_expiries) and after a deployment; "
         "safe to repeat (a page already kept is left as it is). Needs the shared page cache in "
         "Redis. Exits with an error if a page could not be made."
     )
