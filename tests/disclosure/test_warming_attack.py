@@ -19,29 +19,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from creditchina.cache import RedisCache
-from disclosure import pagecache, services, views, warming
+from disclosure import services, views, warming
 from disclosure.models import Entity, EntityKind
 from tests.factories import CreditRecordFactory
 from tests.ops.test_shared_cache import redis_url
 
-from .test_warming import CODE, DAY, at, clock, record, redis_pages, served_from_the_cache, warm  # noqa: F401
+from .test_warming import CODE, DAY, at, clock, deployed, record, redis_pages, served_from_the_cache, warm  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOMORROW = DAY + dt.timedelta(days=1)
-
-
-@pytest.fixture
-def release(settings):
-    """Set PAGE_CACHE_RELEASE (``pagecache.release`` is computed once per process)."""
-
-    def set_release(name: str) -> None:
-        settings.PAGE_CACHE_RELEASE = name
-        pagecache.release.cache_clear()
-
-    pagecache.release.cache_clear()
-    yield set_release
-    pagecache.release.cache_clear()
 
 
 def kept_keys(prefix: str) -> list[str]:
@@ -65,12 +52,12 @@ def test_redis_down_fails_with_a_command_error_not_a_traceback(settings, clock):
         warm()
 
 
-def test_a_release_name_with_a_colon_still_warms(client, clock, record, release):
+def test_a_release_name_with_a_colon_still_warms(client, clock, record, deployed):
     """PAGE_CACHE_RELEASE is free-form (README: "names what kept pages were made with"); an
     image reference such as ``creditchina:2026.11`` is a natural name. ``warming._page``
     splits the key on ":" and takes the third part as the kind, so with such a release every
     key parses as an unknown kind and nothing is warmed, silently (0 pages, "answers none")."""
-    release("creditchina:2026.11")
+    deployed("creditchina:2026.11")
     assert client.get(f"/entities/{CODE}/").status_code == 200
     at(clock, TOMORROW)
     assert warm().startswith("1 pages made and kept for today")
@@ -164,10 +151,10 @@ def test_scan_returning_a_key_twice_warms_the_page_once(client, clock, record, m
     )
 
 
-def test_a_page_kept_under_the_previous_release_is_warmed_once_under_the_current_one(client, clock, record, release):
-    release("before")
+def test_a_page_kept_under_the_previous_release_is_warmed_once_under_the_current_one(client, clock, record, deployed):
+    deployed("before")
     client.get(f"/entities/{CODE}/")
-    release("after")  # deployed in the afternoon: asked for again under the new release
+    deployed("after")  # deployed in the afternoon: asked for again under the new release
     client.get(f"/entities/{CODE}/")
     at(clock, TOMORROW)
     assert (
