@@ -50,7 +50,6 @@ def clock(redis_pages):
 
 def at(clock, day: dt.date, time: dt.time = dt.time(0, 5)) -> None:
     clock.move_to(dt.datetime.combine(day, time, SHANGHAI))
-    caches["default"].clear()  # the rate limit's counts of the day before
 
 
 @pytest.fixture
