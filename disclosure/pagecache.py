@@ -165,6 +165,22 @@ def page_key(*parts) -> str:
     return ":".join(["p", release(), *(str(part) for part in parts), get_language() or "", day])
 
 
+@dataclass(frozen=True)
+class PageKey:
+    release: str
+    parts: tuple[str, ...]  # what it is: ``page_key``'s parts
+    language: str
+    day: str
+
+
+def read_page_key(key: str) -> PageKey | None:
+    """``page_key``'s parts read back from a key it made; None for any other key."""
+    fields = key.split(":")
+    if len(fields) < 5 or fields[0] != "p":
+        return None
+    return PageKey(fields[1], tuple(fields[2:-2]), fields[-2], fields[-1])
+
+
 # The WAL position each replica is known (by this process) to have replayed.
 _replayed: dict[str, int] = {}
 

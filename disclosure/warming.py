@@ -29,8 +29,10 @@ from django.utils import timezone, translation
 
 from . import pagecache
 
-# What a page that is no longer one answers: not found, no longer disclosed, moved.
-GONE = frozenset({301, 302, 404, 410})
+# What a page that is no longer one answers: not found, no longer disclosed. (A page is asked
+# for at its own address: a redirect says the site answered the warmer unlike a visitor, say
+# SITE_URL on http with SECURE_SSL_REDIRECT on, and is a failure.)
+GONE = frozenset({404, 410})
 
 # A kept page's kind (``page_key``'s first part) and the URL that shows it.
 KINDS = {
@@ -50,8 +52,8 @@ class Warmed:
     made: int = 0  # made and kept now
     kept: int = 0  # already kept for the day (a visitor was first)
     unkept: int = 0  # made, and not kept (a write dropped it at once, say)
-    gone: int = 0  # not a page any more: not found, no longer disclosed (410), moved
-    failed: int = 0  # any other answer: the site could not make it (a 500, a refused host)
+    gone: int = 0  # not a page any more: not found, no longer disclosed (410)
+    failed: int = 0  # any other answer: the site could not make it (a 500, a refused host, a redirect)
     statuses: dict[int, int] = field(default_factory=dict)
 
 
@@ -64,30 +66,31 @@ class Page:
 
 
 def pages_to_warm(day: dt.date):
-    """The pages to make for ``day``, once each (a page kept in both languages is two pages):
-    those kept under the day before, and those kept under ``day`` by an earlier release (a
-    deployment since: they are not served any more)."""
+    """The pages to make for ``day`` (a page kept in both languages is two pages): those kept
+    under the day before, and those kept under ``day`` by an earlier release (a deployment
+    since: they are not served any more). Read in one pass over the keys, and handed out as
+    they come, without remembering them: a page met twice (SCAN may list a key twice, a page
+    may be kept both days) is asked for twice, and found kept the second time."""
     cache = pagecache._cache()
     if not hasattr(cache, "iter_keys"):
         raise NotImplementedError(
             f"the page cache ({type(cache).__name__}) cannot list its keys: warming needs Redis"
         )
-    current = pagecache.release()
-    seen = set()
-    for when in (day - dt.timedelta(days=1), day):
-        for key in cache.iter_keys(f"p:*:{when.isoformat()}"):
-            if when == day and key.split(":")[1] == current:
-                continue  # kept for the day already
-            page = _page(key)
-            if page is not None and page not in seen:
-                seen.add(page)
-                yield page
+    current, before, today = pagecache.release(), (day - dt.timedelta(days=1)).isoformat(), day.isoformat()
+    for key in cache.iter_keys("p:*"):
+        kept = pagecache.read_page_key(key)
+        if kept is None or kept.day not in (before, today) or (kept.day == today and kept.release == current):
+            continue
+        page = _page(kept)
+        if page is not None:
+            yield page
 
 
-def _page(key: str) -> Page | None:
-    """The page kept under ``key`` (``page_key``'s: "p", release, kind, its parts, language,
-    day); None for what is not a page (API answers, where a search led)."""
-    _p, _release, kind, *parts, language, _day = key.split(":")
+def _page(kept: pagecache.PageKey) -> Page | None:
+    """The page kept under ``kept``; None for what is not a page (API answers, where a search
+    led)."""
+    kind, *parts = kept.parts
+    language = kept.language
     if kind not in KINDS or language not in dict(settings.LANGUAGES):
         return None
     query = ""

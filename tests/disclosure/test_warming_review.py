@@ -19,19 +19,22 @@ from django.utils import translation
 from disclosure import pagecache, warming
 from tests.ops.test_shared_cache import redis_url
 
-from .test_warming import CODE, DAY, at, clock, record, redis_pages, served_from_the_cache, warm  # noqa: F401
+from .test_warming import (  # noqa: F401
+    CODE,
+    DAY,
+    at,
+    clock,
+    drop_kept_pages,
+    record,
+    redis_pages,
+    served_from_the_cache,
+    warm,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOMORROW = DAY + dt.timedelta(days=1)
 HOST = "credit.example.gov.cn"
-
-
-def drop_kept_pages(prefix: str) -> None:
-    """The pages kept under this test's prefix, and nothing else of the database."""
-    client = redis.Redis.from_url(redis_url())
-    for key in client.scan_iter(f"{prefix}:*:p:*"):
-        client.delete(key)
 
 
 @pytest.fixture
