@@ -67,12 +67,14 @@ def main() -> None:
     rss_kib, user, system = done.stderr.strip().splitlines()[-1].split()
     cpu = float(user) + float(system)
     print(done.stdout.strip())
+    made = int(done.stdout.split()[0])  # "N pages made and kept for today, ..."
     result = {
-        "pages_kept_today": filled["requests"],
+        "pages_asked_for_today": filled["requests"],
         "warm_output": done.stdout.strip(),
+        "pages_made": made,
         "warm_seconds": round(seconds, 1),
         "warm_cpu_seconds": round(cpu, 1),
-        "pages_per_second": round(filled["requests"] / seconds, 1),
+        "pages_per_second": round(made / seconds, 1),
         "peak_rss_kib": int(rss_kib),
     }
     print(
