@@ -33,7 +33,7 @@ class RedisCacheClient(django_redis.RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
-        self._scripts = {}
+        self._incr = None
 
     def get_client(self, key=None, *, write=False):
         index = self._get_connection_pool_index(write)
@@ -46,10 +46,9 @@ class RedisCacheClient(django_redis.RedisCacheClient):
 
     def incr(self, key, delta):
         client = self.get_client(key, write=True)
-        script = self._scripts.get(client)
-        if script is None:  # sent by its digest (EVALSHA), and in full once if Redis lacks it
-            script = self._scripts[client] = client.register_script(INCR_IF_PRESENT)
-        value = script(keys=[key], args=[delta])
+        if self._incr is None:  # sent by its digest (EVALSHA), and in full once if Redis lacks it
+            self._incr = client.register_script(INCR_IF_PRESENT)
+        value = self._incr(keys=[key], args=[delta], client=client)
         if value is None:
             raise ValueError(f"Key '{key}' not found.")
         return value

@@ -94,6 +94,8 @@ TOKEN_SECONDS = 3 * 86400
 # Pages of a list beyond this are read from the database every time: the first pages are the
 # ones people open, and the key space of an unbounded page number is not worth keeping.
 LIST_PAGES_KEPT = 10
+# Those pages' numbers as a list page is asked for them (``?page=N``).
+LIST_PAGE_NUMBERS_KEPT = frozenset(str(n) for n in range(1, LIST_PAGES_KEPT + 1))
 # Marks an answer served from the cache, for operators and the benchmarks.
 HIT_HEADER = "X-Cache"
 # While this key is present, the tokens are trusted (``_trusted``): a reader found no

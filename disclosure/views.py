@@ -369,7 +369,7 @@ def _list_page(request, *, slug, title, categories, kind):
     """A public list or a category page: filters, numbered pages, CSV export. The first
     pages without filters, the ones most people open, are kept in the shared page cache."""
     page_number = request.GET.get("page", "1")
-    if pagecache.enabled() and set(request.GET) <= {"page"} and page_number in {str(n) for n in range(1, pagecache.LIST_PAGES_KEPT + 1)}:
+    if pagecache.enabled() and set(request.GET) <= {"page"} and page_number in pagecache.LIST_PAGE_NUMBERS_KEPT:
         kept, fill = _list_kept(request, kind, slug)
         if kept is not None:
             return kept.page(request)

@@ -44,7 +44,7 @@ KINDS = {
 
 
 # A list's kept pages' own query strings: none, or one of the pages kept.
-LIST_QUERIES = frozenset({"", *(f"page={n}" for n in range(1, pagecache.LIST_PAGES_KEPT + 1))})
+LIST_QUERIES = frozenset({"", *(f"page={n}" for n in pagecache.LIST_PAGE_NUMBERS_KEPT)})
 
 
 @dataclass
@@ -61,7 +61,6 @@ class Warmed:
 class Page:
     path: str
     query: str
-    language: str
     key: str  # the key it is kept under today
 
 
@@ -90,8 +89,7 @@ def _page(kept: pagecache.PageKey) -> Page | None:
     """The page kept under ``kept``; None for what is not a page (API answers, where a search
     led)."""
     kind, *parts = kept.parts
-    language = kept.language
-    if kind not in KINDS or language not in dict(settings.LANGUAGES):
+    if kind not in KINDS or kept.language not in dict(settings.LANGUAGES):
         return None
     query = ""
     if kind == "list":
@@ -102,12 +100,12 @@ def _page(kept: pagecache.PageKey) -> Page | None:
             return None  # not a list page's own address (``?page=1&page=1``): anyone can make those
     else:
         name, args = KINDS[kind], parts
-    with translation.override(language):
+    with translation.override(kept.language):
         try:
             path = reverse(name, args=args)
         except NoReverseMatch:
             return None
-        return Page(path, query, language, pagecache.page_key(kind, *parts))
+        return Page(path, query, pagecache.page_key(kind, *parts))
 
 
 def warm(*, limit: int | None = None, seconds: float | None = None) -> Warmed:
